@@ -1,0 +1,115 @@
+"""Steps per second of our scripts against Stable-Baselines3, side by side on this machine.
+
+    python benchmark/speed.py --algos ppo_clip --out benchmark/results/speed.md
+
+Every case trains the same env for the same number of steps with the same hyperparameters in both
+implementations, each run in its own fresh process, one after the other (run nothing else at the
+same time). SPS = environment steps / wall time of the whole training call (env and model
+construction included, interpreter start-up and imports excluded). SB3 runs twice: with torch's
+default thread count and with one thread (ours uses one); the ratio is taken against SB3's faster
+one. Each configuration is measured `--repeats` times and the median kept. Needs the benchmark
+extra (stable-baselines3).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Same hyperparameters on both sides. "ours" are ppo_clip.py flags (Args fields); "sb3" are the
+# matching SB3 constructor arguments (SB3 batch_size = minibatch size).
+CASES = {
+    "ppo_clip": [
+        {"env_id": "CartPole-v1", "steps": 100_000,
+         "ours": dict(num_envs=4, num_steps=128, num_minibatches=4, update_epochs=4, learning_rate=2.5e-4,
+                      ent_coef=0.01, clip_vloss=True, anneal_lr=True),
+         "sb3": dict(n_envs=4, n_steps=128, batch_size=128, n_epochs=4, learning_rate=2.5e-4, ent_coef=0.01,
+                     clip_range_vf=0.2, anneal=True, normalize=False)},
+        {"env_id": "HalfCheetah-v5", "steps": 50_000,
+         "ours": dict(num_envs=1, num_steps=2048, num_minibatches=32, update_epochs=10, learning_rate=3e-4,
+                      ent_coef=0.0, clip_vloss=True, anneal_lr=True),
+         "sb3": dict(n_envs=1, n_steps=2048, batch_size=64, n_epochs=10, learning_rate=3e-4, ent_coef=0.0,
+                     clip_range_vf=0.2, anneal=True, normalize=True)},
+    ],
+}
+
+WORKER = r'''
+import json, sys, time
+spec = json.loads(sys.argv[1])
+import torch
+if spec["threads"]:
+    torch.set_num_threads(spec["threads"])
+if spec["impl"] == "ours":
+    import importlib.util
+    s = importlib.util.spec_from_file_location("algo", spec["path"])
+    algo = importlib.util.module_from_spec(s); s.loader.exec_module(algo)
+    args = algo.Args(env_id=spec["env_id"], total_timesteps=spec["steps"], eval_episodes=0, seed=1, **spec["kw"])
+    start = time.perf_counter()
+    out = algo.main(args)
+    steps = out["global_step"]
+else:
+    import torch.nn as nn
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+    kw = dict(spec["kw"])
+    anneal, normalize = kw.pop("anneal"), kw.pop("normalize")
+    lr = kw.pop("learning_rate")
+    start = time.perf_counter()
+    env = make_vec_env(spec["env_id"], n_envs=kw.pop("n_envs"), seed=1)
+    if normalize:
+        env = VecNormalize(env, gamma=0.99)
+    model = PPO("MlpPolicy", env, learning_rate=(lambda f: f * lr) if anneal else lr, gamma=0.99, gae_lambda=0.95,
+                clip_range=0.2, vf_coef=0.5, max_grad_norm=0.5, seed=1, device="cpu", verbose=0,
+                policy_kwargs=dict(net_arch=dict(pi=[64, 64], vf=[64, 64]), activation_fn=nn.Tanh), **kw)
+    model.learn(spec["steps"])
+    steps = model.num_timesteps
+print("RESULT", json.dumps({"sps": steps / (time.perf_counter() - start), "steps": steps}))
+'''
+
+
+def measure(impl: str, algo: str, case: dict, threads) -> dict:
+    spec = {"impl": impl, "env_id": case["env_id"], "steps": case["steps"], "threads": threads,
+            "kw": case[impl], "path": os.path.join(ROOT, "algos", f"{algo}.py")}
+    proc = subprocess.run([sys.executable, "-c", WORKER, json.dumps(spec)], capture_output=True, text=True,
+                          cwd=os.environ.get("TMPDIR", "/tmp"))
+    if proc.returncode != 0:
+        raise SystemExit(f"error: {impl} {algo} {case['env_id']} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.split("RESULT", 1)[1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--algos", nargs="+", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=None, help="write the markdown table here")
+    args = parser.parse_args()
+    import stable_baselines3
+    import torch
+
+    rows = [f"Measured with `python benchmark/speed.py --algos {' '.join(args.algos)} --repeats {args.repeats}` "
+            f"(torch {torch.__version__}, stable-baselines3 {stable_baselines3.__version__}, {os.cpu_count()} CPUs).\n",
+            "| algo | env | steps | ours SPS (1 thread) | SB3 SPS (default threads) | SB3 SPS (1 thread) | ratio ours / best SB3 |",
+            "|---|---|---|---|---|---|---|"]
+    for algo in args.algos:
+        for case in CASES[algo]:
+            result = {}
+            for label, impl, threads in [("ours", "ours", 1), ("sb3", "sb3", None), ("sb3_1", "sb3", 1)]:
+                sps = [measure(impl, algo, case, threads)["sps"] for _ in range(args.repeats)]
+                result[label] = statistics.median(sps)
+                print(f"{algo} {case['env_id']} {label}: {', '.join(f'{s:.0f}' for s in sps)} SPS", flush=True)
+            ratio = result["ours"] / max(result["sb3"], result["sb3_1"])
+            rows.append(f"| {algo} | {case['env_id']} | {case['steps']} | {result['ours']:.0f} | {result['sb3']:.0f} | "
+                        f"{result['sb3_1']:.0f} | {ratio:.2f}x |")
+    text = "\n".join(rows) + "\n"
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
