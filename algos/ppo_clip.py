@@ -180,12 +180,14 @@ class Agent(nn.Module):
     def get_value(self, x: torch.Tensor) -> torch.Tensor:
         return self.critic(x).squeeze(-1)
 
-    def get_action_and_value(self, x: torch.Tensor, action: Optional[torch.Tensor] = None):
+    def distribution(self, x: torch.Tensor):
         if self.discrete:
-            dist = Categorical(logits=self.actor(x))
-        else:
-            mean = self.actor_mean(x)
-            dist = Normal(mean, self.actor_logstd.expand_as(mean).exp())
+            return Categorical(logits=self.actor(x))
+        mean = self.actor_mean(x)
+        return Normal(mean, self.actor_logstd.expand_as(mean).exp())
+
+    def get_action_and_value(self, x: torch.Tensor, action: Optional[torch.Tensor] = None):
+        dist = self.distribution(x)
         action = dist.sample() if action is None else action
         logprob, entropy = dist.log_prob(action), dist.entropy()
         if not self.discrete:  # a diagonal Gaussian factorises: sum the per-dimension terms
@@ -275,10 +277,10 @@ def evaluate(agent, obs_rms, env_id, episodes, seed, device, video_folder=None):
 
 def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
-        fail(f"{args.env_id} has observations {obs_space}; ppo_clip.py supports flat Box observations")
+        fail(f"{args.env_id} has observations {obs_space}; {os.path.basename(__file__)} supports flat Box observations")
     if not (isinstance(action_space, gym.spaces.Discrete) or
             (isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1)):
-        fail(f"{args.env_id} has actions {action_space}; ppo_clip.py supports Discrete and 1-d Box actions")
+        fail(f"{args.env_id} has actions {action_space}; {os.path.basename(__file__)} supports Discrete and 1-d Box actions")
     checks = [(k, "positive", lambda v: v > 0) for k in ["total_timesteps", "num_envs", "num_steps",
               "num_minibatches", "update_epochs", "torch_threads", "learning_rate", "clip_coef"]]
     checks += [(k, "non-negative", lambda v: v >= 0) for k in ["ent_coef", "vf_coef", "max_grad_norm", "eval_episodes"]]

@@ -1,0 +1,452 @@
+"""A2C: synchronous advantage actor-critic.
+
+A2C is the synchronous, batched form of A3C (Mnih et al. 2016, "Asynchronous Methods for Deep
+Reinforcement Learning", arXiv:1602.01783): `num_envs` environments each take `num_steps` steps
+(5 in the paper) with the current policy, every state gets an n-step bootstrapped return
+R = r_t + ... + gamma^(n-1) r_{t+n-1} + gamma^n V(s_{t+n}), and one gradient step is taken on the
+sum of the policy-gradient loss -log pi(a|s) (R - V(s)), the value loss (R - V(s))^2 and an entropy
+bonus (paper sec. 4 and Algorithm S3). Waiting for all envs replaces A3C's lock-free asynchrony and
+gives the same or better results on one machine (OpenAI Baselines' A2C report, 2017).
+
+Variant: separate tanh actor and critic MLPs with orthogonal init sharing one RMSprop optimiser
+(the paper's choice; alpha 0.99, eps 1e-5 as in Baselines), linear learning-rate annealing as in
+the paper, global grad-norm clipping. `gae_lambda` < 1 turns the n-step returns into GAE(lambda).
+Deviation from the paper: a time-limit truncation bootstraps from V(final observation) and only a
+termination ends the return (Pardo et al. 2018).
+
+Actions: Discrete (categorical policy) or Box (diagonal Gaussian, state-independent log-std), with
+flat Box observations. Defaults: 16 envs x 5 steps, lr 7e-4, gamma 0.99, entropy 0.01, value 0.5,
+grad norm 0.5 (the paper's Atari settings with Baselines' optimiser constants). Box adds
+observation and reward normalisation and action clipping ([Discrete, Box] in --help). Any flag
+given overrides its default.
+
+Run:    python algos/a2c.py --env-id CartPole-v1
+Eval:   python algos/a2c.py --eval-checkpoint runs/<run_name>/a2c.pt --capture-video
+"""
+
+# ---- Imports ----
+import dataclasses
+import difflib
+import os
+import random
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn as nn
+import tyro
+from torch.distributions import Categorical, Normal
+from torch.utils.tensorboard import SummaryWriter
+
+
+# ---- Args ----
+@dataclass
+class Args:
+    exp_name: str = os.path.basename(__file__)[: -len(".py")]
+    """name of this experiment, used in the run name and the checkpoint file name"""
+    env_id: str = "CartPole-v1"
+    """id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor"""
+    total_timesteps: int = 500_000
+    """total environment transitions to collect, summed over all envs"""
+    seed: int = 1
+    """seed of random, numpy, torch and the environments"""
+    torch_threads: int = 1
+    """torch CPU threads; one is fastest for small MLPs on few cores (benchmark/results/speed.md)"""
+    cuda: bool = False
+    """use CUDA when available (small MLPs usually run faster on the CPU)"""
+    track: bool = False
+    """mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)"""
+    wandb_project_name: str = "single-file-rl"
+    """Weights & Biases project"""
+    wandb_entity: Optional[str] = None
+    """Weights & Biases entity (team or user); None uses your default"""
+    capture_video: bool = False
+    """record the evaluation episodes to videos/{run_name}/"""
+    save_model: bool = False
+    """write a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training"""
+    eval_episodes: int = 10
+    """deterministic evaluation episodes at the end of training (0 skips it)"""
+    eval_checkpoint: Optional[str] = None
+    """evaluate this checkpoint for eval_episodes episodes instead of training"""
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    """hidden layer widths of the actor and of the critic"""
+
+    # Algorithm-specific arguments. None means the default for the action space: [Discrete, Box].
+    learning_rate: float = 7e-4
+    """RMSprop learning rate"""
+    anneal_lr: bool = True
+    """anneal the learning rate linearly to zero over training"""
+    num_envs: int = 16
+    """parallel environments"""
+    num_steps: int = 5
+    """steps per environment per update (the n of the n-step return)"""
+    gamma: float = 0.99
+    """discount factor"""
+    gae_lambda: float = 1.0
+    """lambda of GAE(lambda); 1.0 gives the paper's n-step returns"""
+    norm_adv: bool = False
+    """normalise advantages over the batch"""
+    ent_coef: float = 0.01
+    """entropy bonus coefficient"""
+    vf_coef: float = 0.5
+    """value loss coefficient"""
+    max_grad_norm: float = 0.5
+    """maximum global norm of the gradient"""
+    norm_obs: Optional[bool] = None
+    """normalise observations by their running mean and std [False, True]"""
+    norm_reward: Optional[bool] = None
+    """scale rewards by the running std of the discounted return [False, True]"""
+    clip_action: Optional[bool] = None
+    """clip Gaussian actions to the action bounds before stepping [False, True]"""
+
+
+DEFAULTS = {
+    "discrete": dict(norm_obs=False, norm_reward=False, clip_action=False),
+    "box": dict(norm_obs=True, norm_reward=True, clip_action=True),
+}
+
+
+# ---- Environment ----
+def fail(message: str):
+    """Stop with a one-line error and exit status 1: bad input gets no traceback."""
+    raise SystemExit(f"error: {message}")
+
+
+def resolve_env_id(env_id: str) -> str:
+    """A registered id; one retired by gymnasium 1.x (LunarLander-v2) maps to the newest version."""
+    if env_id in gym.registry:
+        return env_id
+    ns, name, version = gym.envs.registration.parse_env_id(env_id) if "-v" in env_id else (None, env_id, None)
+    versions = [s.version for s in gym.registry.values() if (s.namespace, s.name) == (ns, name) and s.version]
+    if versions and version is not None and max(versions) > version:
+        new_id = gym.envs.registration.get_env_id(ns, name, max(versions))
+        print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
+        return new_id
+    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+    fail(f"unknown env id {env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+
+
+def make_env(env_id: str, video_folder: Optional[str] = None):
+    def thunk():
+        if video_folder is None:
+            env = gym.make(env_id)
+        else:
+            env = gym.make(env_id, render_mode="rgb_array")
+            env = gym.wrappers.RecordVideo(env, video_folder, episode_trigger=lambda e: True, disable_logger=True)
+        # Per-env statistics of the raw rewards, so every finished env of a step gets reported.
+        return gym.wrappers.RecordEpisodeStatistics(env)
+
+    return thunk
+
+
+# ---- Networks ----
+def mlp(in_dim: int, hidden_sizes: tuple[int, ...], out_dim: int, out_std: float) -> nn.Sequential:
+    # Orthogonal init, gain sqrt(2) in hidden layers, 0.01 on the policy head and 1 on the value head
+    # (Engstrom et al. 2020, "Implementation Matters in Deep RL", sec. 3).
+    sizes, layers = (in_dim,) + tuple(hidden_sizes) + (out_dim,), []
+    for i in range(len(sizes) - 1):
+        layer = nn.Linear(sizes[i], sizes[i + 1])
+        nn.init.orthogonal_(layer.weight, out_std if i == len(sizes) - 2 else np.sqrt(2))
+        nn.init.zeros_(layer.bias)
+        layers += [layer, nn.Tanh()]
+    return nn.Sequential(*layers[:-1])
+
+
+class Agent(nn.Module):
+    def __init__(self, obs_dim: int, action_space: gym.Space, hidden_sizes: tuple[int, ...]):
+        super().__init__()
+        self.discrete = isinstance(action_space, gym.spaces.Discrete)
+        self.critic = mlp(obs_dim, hidden_sizes, 1, out_std=1.0)
+        if self.discrete:
+            self.actor = mlp(obs_dim, hidden_sizes, int(action_space.n), out_std=0.01)
+        else:
+            act_dim = int(np.prod(action_space.shape))
+            self.actor_mean = mlp(obs_dim, hidden_sizes, act_dim, out_std=0.01)
+            # State-independent log-std, as in the paper's MuJoCo policy (sec. 6.1).
+            self.actor_logstd = nn.Parameter(torch.zeros(1, act_dim))
+
+    def get_value(self, x: torch.Tensor) -> torch.Tensor:
+        return self.critic(x).squeeze(-1)
+
+    def distribution(self, x: torch.Tensor):
+        if self.discrete:
+            return Categorical(logits=self.actor(x))
+        mean = self.actor_mean(x)
+        return Normal(mean, self.actor_logstd.expand_as(mean).exp())
+
+    def get_action_and_value(self, x: torch.Tensor, action: Optional[torch.Tensor] = None):
+        dist = self.distribution(x)
+        action = dist.sample() if action is None else action
+        logprob, entropy = dist.log_prob(action), dist.entropy()
+        if not self.discrete:  # a diagonal Gaussian factorises: sum the per-dimension terms
+            logprob, entropy = logprob.sum(-1), entropy.sum(-1)
+        return action, logprob, entropy, self.get_value(x)
+
+    def act_deterministic(self, x: torch.Tensor) -> torch.Tensor:
+        return self.actor(x).argmax(-1) if self.discrete else self.actor_mean(x)
+
+
+# ---- Storage ----
+class RunningMeanStd:
+    """Running mean and variance of a stream of batches (Chan et al. 1979 parallel update)."""
+
+    def __init__(self, shape: tuple[int, ...] = ()):
+        self.mean, self.var, self.count = np.zeros(shape), np.ones(shape), 1e-4
+
+    def update(self, x: np.ndarray):
+        batch_mean, batch_var, n = x.mean(0), x.var(0), x.shape[0]
+        delta, total = batch_mean - self.mean, self.count + n
+        self.mean = self.mean + delta * n / total
+        self.var = (self.var * self.count + batch_var * n + delta**2 * self.count * n / total) / total
+        self.count = total
+
+    def normalize(self, x: np.ndarray, clip: float = 10.0) -> np.ndarray:
+        return np.clip((x - self.mean) / np.sqrt(self.var + 1e-8), -clip, clip).astype(np.float32)
+
+    def state_dict(self) -> dict:
+        return {"mean": torch.as_tensor(self.mean), "var": torch.as_tensor(self.var), "count": self.count}
+
+    def load_state_dict(self, state: dict):
+        self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
+
+
+# ---- Helpers ----
+def compute_gae(rewards, values, terminations, truncations, final_values, next_value, gamma, gae_lambda):
+    """GAE(lambda) advantages and lambda-returns of (num_steps, num_envs) tensors.
+
+    Flags at step t say the episode ended at that transition; under SAME_STEP autoreset the
+    observation at t + 1 already belongs to the next episode, so the trace is cut at every end. A
+    truncated step still has a future, worth gamma * V(final observation) (`final_values`); a
+    terminated one has none. `next_value` is V of the observation after the last step.
+    """
+    rewards = rewards + gamma * final_values * truncations * (1.0 - terminations)
+    not_done = 1.0 - torch.maximum(terminations, truncations)
+    advantages, last_gae = torch.zeros_like(rewards), torch.zeros_like(next_value)
+    for t in reversed(range(rewards.shape[0])):
+        next_values = next_value if t == rewards.shape[0] - 1 else values[t + 1]
+        delta = rewards[t] + gamma * next_values * not_done[t] - values[t]  # TD error, GAE eq. 11
+        last_gae = delta + gamma * gae_lambda * not_done[t] * last_gae  # GAE eq. 16
+        advantages[t] = last_gae
+    return advantages, advantages + values
+
+
+def evaluate(agent, obs_rms, env_id, episodes, seed, device, video_folder=None):
+    """Returns of deterministic episodes on a fresh env, with the training normalisation frozen."""
+    env, returns = make_env(env_id, video_folder)(), []
+    for episode in range(episodes):
+        (obs, _), done, total = env.reset(seed=seed + episode), False, 0.0
+        while not done:
+            x = obs_rms.normalize(obs[None]) if obs_rms is not None else obs[None].astype(np.float32)
+            with torch.no_grad():
+                action = agent.act_deterministic(torch.as_tensor(x, device=device))[0].cpu().numpy()
+            if not agent.discrete:
+                action = np.clip(action, env.action_space.low, env.action_space.high)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total, done = total + float(reward), terminated or truncated
+        returns.append(total)
+    env.close()
+    return returns
+
+
+def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+        fail(f"{args.env_id} has observations {obs_space}; {os.path.basename(__file__)} supports flat Box observations")
+    if not (isinstance(action_space, gym.spaces.Discrete) or
+            (isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1)):
+        fail(f"{args.env_id} has actions {action_space}; {os.path.basename(__file__)} supports Discrete and 1-d Box actions")
+    checks = [(k, "positive", lambda v: v > 0) for k in ["total_timesteps", "num_envs", "num_steps",
+              "torch_threads", "learning_rate"]]
+    checks += [(k, "non-negative", lambda v: v >= 0) for k in ["ent_coef", "vf_coef", "max_grad_norm", "eval_episodes"]]
+    checks += [(k, "in [0, 1]", lambda v: 0 <= v <= 1) for k in ["gamma", "gae_lambda"]]
+    checks += [("hidden_sizes", "positive", lambda v: len(v) > 0 and min(v) > 0)]
+    for name, what, ok in checks:
+        if not ok(getattr(args, name)):
+            fail(f"--{name.replace('_', '-')} must be {what}, got {getattr(args, name)}")
+    batch_size = args.num_envs * args.num_steps
+    if args.total_timesteps < batch_size:
+        fail(f"--total-timesteps {args.total_timesteps} is less than one batch (num_envs * num_steps = {batch_size})")
+
+
+def save_checkpoint(path, agent, obs_rms, args, global_step):
+    state = {"agent": agent.state_dict(), "obs_rms": obs_rms.state_dict() if obs_rms else None,
+             "args": dataclasses.asdict(args), "global_step": global_step}
+    torch.save(state, f"{path}.tmp")
+    os.replace(f"{path}.tmp", path)  # atomic: a crash mid-write never leaves a truncated checkpoint
+
+
+def evaluate_checkpoint(args: Args) -> dict:
+    if not os.path.isfile(args.eval_checkpoint):
+        fail(f"no checkpoint at {args.eval_checkpoint}")
+    state = torch.load(args.eval_checkpoint, weights_only=True)
+    env_id, hidden_sizes = state["args"]["env_id"], tuple(state["args"]["hidden_sizes"])
+    probe = gym.make(env_id)
+    agent = Agent(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
+    agent.load_state_dict(state["agent"])
+    obs_rms = RunningMeanStd() if state["obs_rms"] is not None else None
+    if obs_rms is not None:
+        obs_rms.load_state_dict(state["obs_rms"])
+    run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
+    video_folder = f"videos/{run_name}-eval" if args.capture_video else None
+    returns = evaluate(agent, obs_rms, env_id, args.eval_episodes, args.seed, torch.device("cpu"), video_folder)
+    print(f"eval {env_id}: {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
+    return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
+
+
+# ---- Main ----
+def main(args: Args) -> dict:
+    torch.set_num_threads(args.torch_threads)
+    if args.eval_checkpoint is not None:
+        return evaluate_checkpoint(args)
+    args = dataclasses.replace(args, env_id=resolve_env_id(args.env_id))
+    try:
+        probe = gym.make(args.env_id)
+    except gym.error.Error as e:
+        fail(f"cannot create {args.env_id}: {e}")
+    kind = "discrete" if isinstance(probe.action_space, gym.spaces.Discrete) else "box"
+    args = dataclasses.replace(args, **{k: v for k, v in DEFAULTS[kind].items() if getattr(args, k) is None})
+    check_args(args, probe.observation_space, probe.action_space)
+    batch_size = args.num_envs * args.num_steps
+    num_iterations = args.total_timesteps // batch_size
+    run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    if args.track:
+        import wandb
+
+        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
+                   config=vars(args), name=run_name, save_code=True)
+    writer = SummaryWriter(f"runs/{run_name}")
+    writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items()))
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
+    # Validating distribution arguments costs ~15% of a small-MLP step and guards nothing here.
+    torch.distributions.Distribution.set_default_validate_args(False)
+
+    # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
+    # and puts the true last one in infos["final_obs"], so there is no dummy step to mask out.
+    envs = gym.vector.SyncVectorEnv([make_env(args.env_id) for _ in range(args.num_envs)],
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
+    obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
+    agent = Agent(obs_dim, action_space, args.hidden_sizes).to(device)
+    optimizer = torch.optim.RMSprop(agent.parameters(), lr=args.learning_rate, alpha=0.99, eps=1e-5)
+    obs_rms = RunningMeanStd((obs_dim,)) if args.norm_obs else None
+    return_rms, discounted_return = (RunningMeanStd() if args.norm_reward else None), np.zeros(args.num_envs)
+
+    shape = (args.num_steps, args.num_envs)
+    obs = torch.zeros(shape + (obs_dim,), device=device)
+    actions = torch.zeros(shape + action_space.shape, device=device)
+    logprobs, rewards, terminations, truncations, final_values, values = torch.zeros((6,) + shape, device=device)
+
+    def prepare(raw, update):
+        if obs_rms is None:
+            return torch.as_tensor(np.asarray(raw, np.float32).reshape(len(raw), -1), device=device)
+        if update:
+            obs_rms.update(raw)
+        return torch.as_tensor(obs_rms.normalize(raw), device=device)
+
+    global_step, episodes, updates, recent_returns = 0, 0, 0, []
+    start_time = last_print = time.time()
+    next_obs, _ = envs.reset(seed=args.seed)
+    envs.action_space.seed(args.seed)
+    next_obs = prepare(next_obs, update=True)
+    for iteration in range(1, num_iterations + 1):
+        if args.anneal_lr:
+            optimizer.param_groups[0]["lr"] = (1.0 - (iteration - 1.0) / num_iterations) * args.learning_rate
+
+        for step in range(args.num_steps):
+            global_step += args.num_envs
+            obs[step] = next_obs
+            with torch.no_grad():
+                action, logprob, _, value = agent.get_action_and_value(next_obs)
+            actions[step], logprobs[step], values[step] = action, logprob, value
+            env_action = action.cpu().numpy()
+            if args.clip_action:  # the env sees the clipped action; the log-prob keeps the sampled one
+                env_action = np.clip(env_action, action_space.low, action_space.high)
+            raw_obs, reward, terminated, truncated, infos = envs.step(env_action)
+
+            if "final_info" in infos:
+                ep = infos["final_info"]["episode"]
+                for i in np.nonzero(infos["final_info"]["_episode"])[0]:
+                    episodes += 1
+                    recent_returns = (recent_returns + [float(ep["r"][i])])[-100:]
+                    writer.add_scalar("charts/episodic_return", ep["r"][i], global_step)
+                    writer.add_scalar("charts/episodic_length", ep["l"][i], global_step)
+
+            if return_rms is not None:
+                # Divide by the std of the discounted return (Engstrom et al. 2020, "reward scaling").
+                discounted_return = discounted_return * args.gamma + reward
+                return_rms.update(discounted_return)
+                reward = np.clip(reward / np.sqrt(return_rms.var + 1e-8), -10.0, 10.0)
+                discounted_return[terminated | truncated] = 0.0
+            rewards[step] = torch.as_tensor(reward, dtype=torch.float32, device=device)
+            terminations[step] = torch.as_tensor(terminated, dtype=torch.float32, device=device)
+            truncations[step] = torch.as_tensor(truncated, dtype=torch.float32, device=device)
+            final_values[step] = 0.0
+            cut = np.nonzero(truncated & ~terminated)[0]
+            if len(cut):
+                with torch.no_grad():
+                    final_values[step, cut] = agent.get_value(prepare(np.stack(infos["final_obs"][cut]), update=False))
+            next_obs = prepare(raw_obs, update=True)
+
+        with torch.no_grad():
+            next_value = agent.get_value(next_obs)
+        advantages, returns = compute_gae(rewards, values, terminations, truncations, final_values,
+                                          next_value, args.gamma, args.gae_lambda)
+        b_obs, b_actions = obs.reshape(-1, obs_dim), actions.reshape((-1,) + action_space.shape)
+        b_advantages = advantages.reshape(-1)
+        b_returns, b_values = returns.reshape(-1), values.reshape(-1)
+        if args.norm_adv:
+            b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
+
+        # One step on the whole batch; the rollout ran without autograd, so recompute the forward pass.
+        _, newlogprob, entropy, newvalue = agent.get_action_and_value(b_obs, b_actions)
+        pg_loss = -(newlogprob * b_advantages).mean()
+        v_loss = ((newvalue - b_returns) ** 2).mean()
+        entropy_loss = entropy.mean()
+        loss = pg_loss - args.ent_coef * entropy_loss + args.vf_coef * v_loss  # A3C, Algorithm S3
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+        optimizer.step()
+        updates += 1
+
+        var_y = b_returns.var().item()
+        explained_var = float("nan") if var_y == 0 else 1 - (b_returns - b_values).var().item() / var_y
+        sps = int(global_step / (time.time() - start_time))
+        metrics = {"charts/learning_rate": optimizer.param_groups[0]["lr"], "charts/SPS": sps,
+                   "losses/value_loss": v_loss.item(), "losses/policy_loss": pg_loss.item(),
+                   "losses/entropy": entropy_loss.item(), "losses/explained_variance": explained_var}
+        for tag, value in metrics.items():
+            writer.add_scalar(tag, value, global_step)
+        if time.time() - last_print > 5.0 or iteration == num_iterations:
+            last_print, eta = time.time(), (args.total_timesteps - global_step) / max(sps, 1)
+            recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"
+            print(f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  "
+                  f"ETA {eta / 60:.1f} min", flush=True)
+
+    envs.close()
+    if args.save_model:
+        save_checkpoint(f"runs/{run_name}/{args.exp_name}.pt", agent, obs_rms, args, global_step)
+        print(f"model saved to runs/{run_name}/{args.exp_name}.pt")
+    eval_returns = []
+    if args.eval_episodes > 0:
+        video_folder = f"videos/{run_name}" if args.capture_video else None
+        eval_returns = evaluate(agent, obs_rms, args.env_id, args.eval_episodes, args.seed + 10_000, device, video_folder)
+        for episodic_return in eval_returns:
+            writer.add_scalar("eval/episodic_return", episodic_return, global_step)
+        print(f"eval: {np.mean(eval_returns):.2f} +- {np.std(eval_returns):.2f} over {len(eval_returns)} episodes")
+    writer.close()
+    if args.track:
+        wandb.finish()
+    return {"run_name": run_name, "args": args, "global_step": global_step, "iterations": num_iterations,
+            "updates": updates, "episodes": episodes, "train_returns": recent_returns, "eval_returns": eval_returns,
+            "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None}
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args))

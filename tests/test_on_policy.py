@@ -1,0 +1,334 @@
+"""Tests every on-policy file (ppo_clip, vpg, a2c, trpo) must pass: shared maths, time limits,
+smoke and checkpoints, outputs, bad input, determinism, structure and a short learning check."""
+import glob
+import math
+import os
+import re
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from conftest import ALGOS, load_algo
+
+ON_POLICY = ["ppo_clip", "vpg", "a2c", "trpo"]
+
+
+# ---------------------------------------------------------------- maths shared by the four files
+def reference_gae(rewards, values, terms, truncs, final_values, next_value, gamma, lam):
+    """Slow, obvious GAE: for every (t, env) sum (gamma lam)^l delta_{t+l} forward to the episode's end."""
+    T, N = len(rewards), len(rewards[0])
+    adv = [[0.0] * N for _ in range(T)]
+    for n in range(N):
+        for t in range(T):
+            total, coef = 0.0, 1.0
+            for k in range(t, T):
+                if terms[k][n]:
+                    total += coef * (rewards[k][n] - values[k][n])
+                    break
+                if truncs[k][n]:
+                    total += coef * (rewards[k][n] + gamma * final_values[k][n] - values[k][n])
+                    break
+                v_next = values[k + 1][n] if k + 1 < T else next_value[n]
+                total += coef * (rewards[k][n] + gamma * v_next - values[k][n])
+                coef *= gamma * lam
+            adv[t][n] = total
+    return adv
+
+
+def gae_inputs(T=9, N=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    rewards, values = torch.randn(T, N, generator=g), torch.randn(T, N, generator=g)
+    final_values, next_value = torch.randn(T, N, generator=g), torch.randn(N, generator=g)
+    terms, truncs = torch.zeros(T, N), torch.zeros(T, N)
+    terms[2, 0] = 1.0  # a termination inside the batch
+    truncs[4, 1] = 1.0  # a truncation inside the batch
+    terms[6, 2] = truncs[6, 2] = 1.0  # both at once: the termination wins, nothing to bootstrap
+    truncs[T - 1, 0] = 1.0  # a truncation on the batch's last step
+    return rewards, values, terms, truncs, final_values, next_value
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+@pytest.mark.parametrize("gamma,lam", [(0.99, 0.95), (0.9, 1.0), (0.5, 0.0)])
+def test_gae_matches_slow_reference(algo, gamma, lam):
+    rewards, values, terms, truncs, final_values, next_value = gae_inputs()
+    adv, ret = load_algo(algo).compute_gae(rewards, values, terms, truncs, final_values, next_value, gamma, lam)
+    expected = torch.tensor(reference_gae(rewards.tolist(), values.tolist(), terms.tolist(), truncs.tolist(),
+                                          final_values.tolist(), next_value.tolist(), gamma, lam))
+    torch.testing.assert_close(adv, expected)
+    torch.testing.assert_close(ret, expected + values)
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+def test_gaussian_log_prob_matches_closed_form(algo):
+    agent = load_algo(algo).Agent(4, gym.spaces.Box(-1.0, 1.0, (3,)), (16,))
+    with torch.no_grad():
+        agent.actor_logstd.copy_(torch.tensor([[-0.5, 0.0, 0.7]]))
+    x, a = torch.randn(5, 4), torch.randn(5, 3)
+    _, logprob, entropy, _ = agent.get_action_and_value(x, a)
+    mu, log_std = agent.actor_mean(x), agent.actor_logstd
+    expected = (-0.5 * ((a - mu) / log_std.exp()) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+    torch.testing.assert_close(logprob, expected)
+    torch.testing.assert_close(entropy, (0.5 + 0.5 * math.log(2 * math.pi) + log_std).sum(-1).expand(5))
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+def test_categorical_log_prob_is_log_softmax(algo):
+    agent = load_algo(algo).Agent(4, gym.spaces.Discrete(3), (16,))
+    x, a = torch.randn(6, 4), torch.tensor([0, 1, 2, 2, 1, 0])
+    _, logprob, _, _ = agent.get_action_and_value(x, a)
+    torch.testing.assert_close(logprob, torch.log_softmax(agent.actor(x), -1)[torch.arange(6), a])
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+def test_running_mean_std_matches_numpy(algo):
+    rms, rng = load_algo(algo).RunningMeanStd((3,)), np.random.default_rng(0)
+    batches = [rng.normal(2.0, 3.0, size=(n, 3)) for n in (1, 5, 17, 4)]
+    for b in batches:
+        rms.update(b)
+    data = np.concatenate(batches)
+    np.testing.assert_allclose(rms.mean, data.mean(0), rtol=1e-4)
+    np.testing.assert_allclose(rms.var, data.var(0), rtol=1e-4)
+
+
+# ---------------------------------------------------------------- time limits, end to end
+class ConstantEnv(gym.Env):
+    """Reward 1 every step and a constant observation; it ends after 10 steps."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, terminate=False):
+        self.terminate, self.t = terminate, 0
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.zeros(1, np.float32), 1.0, self.terminate and self.t >= 10, False, {}
+
+
+gym.register("TestConstantTruncated-v0", entry_point=ConstantEnv, max_episode_steps=10)
+gym.register("TestConstantTerminated-v0", entry_point=ConstantEnv, kwargs={"terminate": True})
+
+VALUE_FIT = {
+    "ppo_clip": dict(num_envs=2, num_steps=64, learning_rate=3e-3, anneal_lr=False, clip_vloss=False),
+    "vpg": dict(num_envs=2, num_steps=64, vf_lr=3e-3, vf_iters=20),
+    "a2c": dict(learning_rate=3e-3, anneal_lr=False),
+    "trpo": dict(num_envs=2, num_steps=64, vf_lr=3e-3, vf_iters=20),
+}
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+@pytest.mark.parametrize("env_id,low,high", [("TestConstantTruncated-v0", 9.0, 11.0),
+                                             ("TestConstantTerminated-v0", 3.0, 5.5)])
+def test_truncation_bootstraps_and_termination_does_not(algo, env_id, low, high):
+    """With gamma 0.9, a time limit the agent cannot see must not change the value: 1 / (1 - 0.9) = 10.
+    If the episode really ends after 10 steps, the best constant estimate is the average over the 10
+    steps of the remaining discounted reward, 10 * (1 - mean(0.9^1..0.9^10)) = 4.14."""
+    module = load_algo(algo)
+    out = module.main(module.Args(env_id=env_id, total_timesteps=16_000, gamma=0.9, save_model=True,
+                                  eval_episodes=0, **VALUE_FIT[algo]))
+    state = torch.load(f"runs/{out['run_name']}/{algo}.pt", weights_only=True)
+    agent = module.Agent(1, gym.spaces.Discrete(2), (64, 64))
+    agent.load_state_dict(state["agent"])
+    assert low < agent.get_value(torch.zeros(1, 1)).item() < high
+
+
+# ---------------------------------------------------------------- smoke and checkpoints
+SMOKE = {  # budgets with at least four updates
+    "ppo_clip": {"CartPole-v1": dict(num_envs=2, num_steps=64),
+                 "Pendulum-v1": dict(num_steps=256, num_minibatches=4, update_epochs=2),
+                 "LunarLander-v2": dict(num_envs=2, num_steps=128)},
+    "vpg": {"CartPole-v1": dict(num_envs=2, num_steps=128, vf_iters=5),
+            "Pendulum-v1": dict(num_envs=1, num_steps=256, vf_iters=5),
+            "LunarLander-v2": dict(num_envs=2, num_steps=128, vf_iters=5)},
+    "a2c": {"CartPole-v1": dict(num_envs=4), "Pendulum-v1": dict(num_envs=4), "LunarLander-v2": dict(num_envs=4)},
+    "trpo": {"CartPole-v1": dict(num_envs=2, num_steps=128, vf_iters=5),
+             "Pendulum-v1": dict(num_envs=1, num_steps=256, vf_iters=5),
+             "LunarLander-v2": dict(num_envs=2, num_steps=128, vf_iters=5)},
+}
+
+
+def expected_updates(algo, args, iterations):
+    if algo == "ppo_clip":
+        return iterations * args.update_epochs * args.num_minibatches
+    return iterations  # one policy step per batch (TRPO: at most one; checked separately)
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1", "LunarLander-v2"])
+def test_smoke_train_save_and_evaluate_checkpoint(algo, env_id):
+    module = load_algo(algo)
+    out = module.main(module.Args(env_id=env_id, total_timesteps=1024, save_model=True, eval_episodes=2,
+                                  **SMOKE[algo][env_id]))
+    a = out["args"]
+    batch = a.num_envs * a.num_steps
+    assert out["iterations"] == 1024 // batch >= 4
+    assert out["global_step"] == out["iterations"] * batch
+    if algo == "trpo":
+        assert 1 <= out["updates"] <= out["iterations"]
+    else:
+        assert out["updates"] == expected_updates(algo, a, out["iterations"])
+    if algo in ("vpg", "trpo"):
+        assert out["value_updates"] == out["iterations"] * a.vf_iters
+    assert out["episodes"] > 0 and len(out["eval_returns"]) == 2
+    path = f"runs/{out['run_name']}/{algo}.pt"
+    assert os.path.isfile(path) and not os.path.exists(path + ".tmp")
+    state = torch.load(path, weights_only=True)
+    assert state["args"]["env_id"] == a.env_id and state["global_step"] == out["global_step"]
+    assert (state["obs_rms"] is not None) == (env_id == "Pendulum-v1")
+    evaluated = module.main(module.Args(eval_checkpoint=path, eval_episodes=2, seed=a.seed + 10_000))
+    # Same weights, same frozen normalisation, same seeds: the checkpoint reproduces the final evaluation.
+    assert evaluated["eval_returns"] == pytest.approx(out["eval_returns"])
+
+
+# ---------------------------------------------------------------- outputs
+TAGS = {"charts/episodic_return", "charts/episodic_length", "charts/SPS", "charts/learning_rate",
+        "losses/policy_loss", "losses/value_loss", "losses/entropy", "losses/explained_variance",
+        "eval/episodic_return"}
+ALGO_TAGS = {"ppo_clip": {"losses/approx_kl", "losses/clipfrac"}, "vpg": {"losses/approx_kl"}, "a2c": set(),
+             "trpo": {"losses/kl", "losses/backtrack_iters"}}
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+def test_event_file_holds_documented_tags(algo):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    module = load_algo(algo)
+    out = module.main(module.Args(env_id="CartPole-v1", total_timesteps=1024, eval_episodes=2,
+                                  **SMOKE[algo]["CartPole-v1"]))
+    acc = EventAccumulator(f"runs/{out['run_name']}")
+    acc.Reload()
+    assert TAGS | ALGO_TAGS[algo] <= set(acc.Tags()["scalars"])
+    assert len(acc.Scalars("eval/episodic_return")) == 2
+    batch = out["args"].num_envs * out["args"].num_steps
+    assert [e.step for e in acc.Scalars("charts/SPS")] == [batch * (i + 1) for i in range(out["iterations"])]
+    assert len(acc.Scalars("charts/episodic_return")) == out["episodes"]
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+def test_track_offline_leaves_wandb_run(algo, tmp_path):
+    module = load_algo(algo)
+    module.main(module.Args(env_id="CartPole-v1", total_timesteps=1024, track=True, eval_episodes=1,
+                            **SMOKE[algo]["CartPole-v1"]))
+    runs = glob.glob(str(tmp_path / "wandb" / "offline-run-*"))
+    assert len(runs) == 1 and glob.glob(os.path.join(runs[0], "*.wandb"))
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+def test_capture_video_writes_mp4(algo):
+    module = load_algo(algo)
+    out = module.main(module.Args(env_id="CartPole-v1", total_timesteps=1024, capture_video=True, eval_episodes=1,
+                                  **SMOKE[algo]["CartPole-v1"]))
+    videos = glob.glob(f"videos/{out['run_name']}/*.mp4")
+    assert videos and os.path.getsize(videos[0]) > 0
+
+
+# ---------------------------------------------------------------- bad input
+COMMON_BAD = [
+    (dict(env_id="CartPol-v1"), "unknown env id 'CartPol-v1'; did you mean CartPole-v1"),
+    (dict(env_id="NoSuchEnvAtAll-v0"), "unknown env id 'NoSuchEnvAtAll-v0'"),
+    (dict(env_id="FrozenLake-v1"), "supports flat Box observations"),
+    (dict(env_id="CartPole-v1", total_timesteps=0), "--total-timesteps must be positive"),
+    (dict(env_id="CartPole-v1", num_steps=-5), "--num-steps must be positive"),
+    (dict(env_id="CartPole-v1", num_envs=0), "--num-envs must be positive"),
+    (dict(env_id="CartPole-v1", gamma=1.5), "--gamma must be in [0, 1]"),
+    (dict(env_id="CartPole-v1", hidden_sizes=(64, 0)), "--hidden-sizes must be positive"),
+    (dict(env_id="CartPole-v1", total_timesteps=10), "is less than one batch"),
+    (dict(eval_checkpoint="missing.pt"), "no checkpoint at missing.pt"),
+]
+ALGO_BAD = {
+    "ppo_clip": [(dict(env_id="CartPole-v1", num_minibatches=3), "--num-minibatches 3 does not divide"),
+                 (dict(env_id="CartPole-v1", learning_rate=0.0), "--learning-rate must be positive")],
+    "vpg": [(dict(env_id="CartPole-v1", vf_iters=0), "--vf-iters must be positive"),
+            (dict(env_id="CartPole-v1", policy_lr=-1.0), "--policy-lr must be positive")],
+    "a2c": [(dict(env_id="CartPole-v1", learning_rate=0.0), "--learning-rate must be positive"),
+            (dict(env_id="CartPole-v1", ent_coef=-0.1), "--ent-coef must be non-negative")],
+    "trpo": [(dict(env_id="CartPole-v1", max_kl=0.0), "--max-kl must be positive"),
+             (dict(env_id="CartPole-v1", backtrack_coeff=1.5), "--backtrack-coeff must be in (0, 1)")],
+}
+
+
+@pytest.mark.parametrize("algo,kwargs,message", [(algo, k, m) for algo in ON_POLICY
+                                                 for k, m in COMMON_BAD + ALGO_BAD[algo]])
+def test_bad_input_exits_with_message(algo, kwargs, message):
+    module = load_algo(algo)
+    with pytest.raises(SystemExit) as exc:
+        module.main(module.Args(**kwargs))
+    assert message in str(exc.value.code)
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+def test_bad_input_on_command_line_is_one_line_and_nonzero(algo):
+    proc = subprocess.run([sys.executable, os.path.join(ALGOS, f"{algo}.py"), "--env-id", "CartPol-v1"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stderr.startswith("error: unknown env id 'CartPol-v1'; did you mean CartPole-v1")
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+def test_retired_id_maps_to_successor(algo, capsys):
+    module = load_algo(algo)
+    assert module.resolve_env_id("LunarLander-v2") == "LunarLander-v3"
+    assert "LunarLander-v2 is retired" in capsys.readouterr().out
+    assert module.resolve_env_id("CartPole-v1") == "CartPole-v1"
+
+
+# ---------------------------------------------------------------- determinism
+@pytest.mark.parametrize("algo", ON_POLICY)
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_same_seed_same_results(algo, env_id):
+    module = load_algo(algo)
+    kwargs = dict(env_id=env_id, total_timesteps=2048, seed=7, eval_episodes=2, **SMOKE[algo][env_id])
+    first, second = module.main(module.Args(**kwargs)), module.main(module.Args(**kwargs))
+    assert first["train_returns"] and first["train_returns"] == second["train_returns"]
+    assert first["eval_returns"] == second["eval_returns"]
+    other = module.main(module.Args(**{**kwargs, "seed": 8}))
+    assert other["train_returns"] != first["train_returns"]
+
+
+# ---------------------------------------------------------------- structure
+def source(algo):
+    return open(os.path.join(ALGOS, f"{algo}.py")).read()
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+def test_file_is_standalone_and_within_budget(algo):
+    text = source(algo)
+    assert len(text.splitlines()) <= 500
+    assert not re.search(r"^\s*(from|import)\s+(algos|vpg|dqn|a2c|ppo_clip|trpo|ddpg|td3|sac|conftest)\b", text, re.M)
+
+
+def test_common_blocks_are_identical_across_files():
+    """STYLE.md: the common Args block, make_env and the storage class read the same in every file."""
+    def block(text, start, end):
+        return text[text.index(start):text.index(end, text.index(start))]
+
+    for start, end in [("class Args:", "# Algorithm-specific arguments"), ("# ---- Environment ----", "# ---- Networks ----"),
+                       ("# ---- Storage ----", "# ---- Helpers ----")]:
+        blocks = {algo: block(source(algo), start, end) for algo in ON_POLICY}
+        assert len(set(blocks.values())) == 1, f"{start!r} differs between files"
+
+
+# ---------------------------------------------------------------- learning
+LEARNING = {  # CartPole-v1, seed 1: (budget, flags) and the deterministic evaluation it must reach
+    "ppo_clip": (100_000, {}, 300),
+    "vpg": (150_000, {}, 300),
+    "a2c": (150_000, {}, 300),
+    "trpo": (100_000, {}, 300),
+}
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+def test_learns_cartpole(algo):
+    module = load_algo(algo)
+    steps, flags, threshold = LEARNING[algo]
+    out = module.main(module.Args(env_id="CartPole-v1", total_timesteps=steps, seed=1, eval_episodes=10, **flags))
+    assert out["eval_mean_return"] >= threshold, out["eval_returns"]

@@ -1,0 +1,106 @@
+"""TRPO-specific maths: conjugate gradient, Fisher-vector products, the step size and the line search."""
+import gymnasium as gym
+import pytest
+import torch
+import torch.nn as nn
+from conftest import load_algo
+from torch.func import functional_call
+
+trpo = load_algo("trpo")
+
+
+def test_conjugate_gradient_solves_random_spd_system():
+    g = torch.Generator().manual_seed(0)
+    m = torch.randn(12, 12, generator=g, dtype=torch.float64)
+    a = m @ m.T + 0.5 * torch.eye(12, dtype=torch.float64)
+    b = torch.randn(12, generator=g, dtype=torch.float64)
+    x = trpo.conjugate_gradient(lambda v: a @ v, b, iters=50, residual_tol=1e-20)
+    torch.testing.assert_close(x, torch.linalg.solve(a, b))
+
+
+class DistributionOf(nn.Module):
+    """Makes agent.distribution the forward pass, so torch.func.functional_call can swap parameters."""
+
+    def __init__(self, agent):
+        super().__init__()
+        self.agent = agent
+
+    def forward(self, x):
+        return self.agent.distribution(x)
+
+
+def explicit_kl_hessian(agent, obs):
+    """Hessian of the mean KL(old || new) w.r.t. the flat policy parameters, by autograd's hessian()."""
+    named = [(f"agent.{n}", p) for n, p in agent.named_parameters() if not n.startswith("critic.")]
+    flat0 = nn.utils.parameters_to_vector([p for _, p in named]).detach()
+    with torch.no_grad():
+        old_dist = agent.distribution(obs)
+
+    def kl_of(flat):
+        chunks, i = {}, 0
+        for name, p in named:
+            chunks[name] = flat[i:i + p.numel()].view(p.shape)
+            i += p.numel()
+        new_dist = functional_call(DistributionOf(agent), chunks, (obs,), strict=False)
+        return trpo.mean_kl(old_dist, new_dist, agent.discrete)
+
+    return torch.autograd.functional.hessian(kl_of, flat0)
+
+
+@pytest.mark.parametrize("space", [gym.spaces.Discrete(3), gym.spaces.Box(-1.0, 1.0, (2,))])
+def test_fisher_vector_product_equals_explicit_hessian(space):
+    torch.manual_seed(0)
+    agent = trpo.Agent(3, space, (5,)).double()
+    head = agent.actor[-1] if agent.discrete else agent.actor_mean[-1]
+    with torch.no_grad():
+        head.weight.mul_(100.0)  # undo the 0.01 init so the outputs depend visibly on the weights
+        if not agent.discrete:
+            agent.actor_logstd.copy_(torch.tensor([[0.3, -0.4]]))
+    params = [p for n, p in agent.named_parameters() if not n.startswith("critic.")]
+    obs = torch.randn(7, 3, dtype=torch.float64)
+    hessian = explicit_kl_hessian(agent, obs)
+    assert hessian.abs().max() > 1e-2  # the comparison is not between two zeros
+    v = torch.randn(hessian.shape[0], dtype=torch.float64)
+    fvp = trpo.fisher_vector_product(agent, params, obs, v, damping=0.1)
+    torch.testing.assert_close(fvp, hessian @ v + 0.1 * v)
+
+
+def test_step_scaled_so_quadratic_kl_model_equals_max_kl():
+    """main scales s = (F + d I)^-1 g by sqrt(max_kl / (0.5 s^T (F + d I) s)); on a real agent and a real
+    policy gradient the scaled step's quadratic KL model is max_kl and the measured KL is close to it."""
+    torch.manual_seed(1)
+    agent = trpo.Agent(3, gym.spaces.Discrete(4), (8,)).double()
+    with torch.no_grad():
+        agent.actor[-1].weight.mul_(100.0)  # curvature well above the damping
+    params = [p for n, p in agent.named_parameters() if not n.startswith("critic.")]
+    obs, actions, adv = torch.randn(64, 3, dtype=torch.float64), torch.randint(0, 4, (64,)), torch.randn(64)
+    _, logprob, _, _ = agent.get_action_and_value(obs, actions)
+    g = trpo.flat_grad((logprob * adv).mean(), params)
+    fvp = lambda v: trpo.fisher_vector_product(agent, params, obs, v, 1e-3)  # noqa: E731
+    step_dir = trpo.conjugate_gradient(fvp, g, 10)
+    full_step = step_dir * torch.sqrt(0.01 / (0.5 * step_dir @ fvp(step_dir)))
+    assert (0.5 * full_step @ fvp(full_step)).item() == pytest.approx(0.01, rel=1e-6)
+    with torch.no_grad():
+        old_dist = agent.distribution(obs)
+        nn.utils.vector_to_parameters(nn.utils.parameters_to_vector(params) + full_step, params)
+        measured = trpo.mean_kl(old_dist, agent.distribution(obs), True).item()
+    assert 0.005 < measured < 0.02  # second-order model: right to within its higher-order terms
+
+
+def test_line_search_rejects_steps_that_break_the_kl_bound():
+    old, step = torch.zeros(1), torch.ones(1)
+
+    def improving(p):  # the loss improves along the step, the KL grows quadratically: 0.5 * (0.8^i)^2
+        return -p[0].item(), 0.5 * p[0].item() ** 2
+
+    # 0.5 * 0.64^i <= 0.01 first at i = 9 (0.0090); i = 8 gives 0.0141
+    params, i = trpo.line_search(improving, old, step, max_kl=0.01, backtrack_iters=10, backtrack_coeff=0.8)
+    assert i == 9 and params.item() == pytest.approx(0.8**9)
+    params, i = trpo.line_search(improving, old, step, max_kl=0.01, backtrack_iters=9, backtrack_coeff=0.8)
+    assert params is None and i == 9  # every step tried breaks the bound: the policy stays
+
+    def worsening(p):  # inside the trust region but the surrogate gets worse: also rejected
+        return p[0].item(), 0.0
+
+    params, _ = trpo.line_search(worsening, old, step, max_kl=0.01, backtrack_iters=10, backtrack_coeff=0.8)
+    assert params is None
