@@ -23,16 +23,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # matching SB3 constructor arguments (SB3 batch_size = minibatch size).
 CASES = {
     "ppo_clip": [
-        {"env_id": "CartPole-v1", "steps": 100_000,
+        {"env_id": "CartPole-v1", "steps": 100_000, "sb3_algo": "PPO",
          "ours": dict(num_envs=4, num_steps=128, num_minibatches=4, update_epochs=4, learning_rate=2.5e-4,
                       ent_coef=0.01, clip_vloss=True, anneal_lr=True),
          "sb3": dict(n_envs=4, n_steps=128, batch_size=128, n_epochs=4, learning_rate=2.5e-4, ent_coef=0.01,
-                     clip_range_vf=0.2, anneal=True, normalize=False)},
-        {"env_id": "HalfCheetah-v5", "steps": 50_000,
+                     gamma=0.99, gae_lambda=0.95, clip_range=0.2, clip_range_vf=0.2, vf_coef=0.5, max_grad_norm=0.5,
+                     anneal=True, normalize=False)},
+        {"env_id": "HalfCheetah-v5", "steps": 50_000, "sb3_algo": "PPO",
          "ours": dict(num_envs=1, num_steps=2048, num_minibatches=32, update_epochs=10, learning_rate=3e-4,
                       ent_coef=0.0, clip_vloss=True, anneal_lr=True),
          "sb3": dict(n_envs=1, n_steps=2048, batch_size=64, n_epochs=10, learning_rate=3e-4, ent_coef=0.0,
-                     clip_range_vf=0.2, anneal=True, normalize=True)},
+                     gamma=0.99, gae_lambda=0.95, clip_range=0.2, clip_range_vf=0.2, vf_coef=0.5, max_grad_norm=0.5,
+                     anneal=True, normalize=True)},
+    ],
+    "a2c": [
+        {"env_id": "CartPole-v1", "steps": 200_000, "sb3_algo": "A2C",
+         "ours": dict(num_envs=16, num_steps=5, learning_rate=7e-4, anneal_lr=True, gae_lambda=1.0, ent_coef=0.01),
+         "sb3": dict(n_envs=16, n_steps=5, learning_rate=7e-4, gamma=0.99, gae_lambda=1.0, ent_coef=0.01,
+                     vf_coef=0.5, max_grad_norm=0.5, use_rms_prop=True, rms_prop_eps=1e-5,
+                     anneal=True, normalize=False)},
     ],
 }
 
@@ -52,7 +61,7 @@ if spec["impl"] == "ours":
     steps = out["global_step"]
 else:
     import torch.nn as nn
-    from stable_baselines3 import PPO
+    import stable_baselines3
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecNormalize
     kw = dict(spec["kw"])
@@ -62,9 +71,9 @@ else:
     env = make_vec_env(spec["env_id"], n_envs=kw.pop("n_envs"), seed=1)
     if normalize:
         env = VecNormalize(env, gamma=0.99)
-    model = PPO("MlpPolicy", env, learning_rate=(lambda f: f * lr) if anneal else lr, gamma=0.99, gae_lambda=0.95,
-                clip_range=0.2, vf_coef=0.5, max_grad_norm=0.5, seed=1, device="cpu", verbose=0,
-                policy_kwargs=dict(net_arch=dict(pi=[64, 64], vf=[64, 64]), activation_fn=nn.Tanh), **kw)
+    model = getattr(stable_baselines3, spec["sb3_algo"])(
+        "MlpPolicy", env, learning_rate=(lambda f: f * lr) if anneal else lr, seed=1, device="cpu", verbose=0,
+        policy_kwargs=dict(net_arch=dict(pi=[64, 64], vf=[64, 64]), activation_fn=nn.Tanh), **kw)
     model.learn(spec["steps"])
     steps = model.num_timesteps
 print("RESULT", json.dumps({"sps": steps / (time.perf_counter() - start), "steps": steps}))
@@ -73,6 +82,7 @@ print("RESULT", json.dumps({"sps": steps / (time.perf_counter() - start), "steps
 
 def measure(impl: str, algo: str, case: dict, threads) -> dict:
     spec = {"impl": impl, "env_id": case["env_id"], "steps": case["steps"], "threads": threads,
+            "sb3_algo": case["sb3_algo"],
             "kw": case[impl], "path": os.path.join(ROOT, "algos", f"{algo}.py")}
     proc = subprocess.run([sys.executable, "-c", WORKER, json.dumps(spec)], capture_output=True, text=True,
                           cwd=os.environ.get("TMPDIR", "/tmp"))

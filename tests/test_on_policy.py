@@ -119,7 +119,9 @@ gym.register("TestConstantTerminated-v0", entry_point=ConstantEnv, kwargs={"term
 VALUE_FIT = {
     "ppo_clip": dict(num_envs=2, num_steps=64, learning_rate=3e-3, anneal_lr=False, clip_vloss=False),
     "vpg": dict(num_envs=2, num_steps=64, vf_lr=3e-3, vf_iters=20),
-    "a2c": dict(learning_rate=3e-3, anneal_lr=False),
+    # rollouts of one whole episode: with 5-step rollouts aligned to 10-step episodes, updates would
+    # alternate between the first and second halves' targets and the final value would oscillate
+    "a2c": dict(num_envs=4, num_steps=10, learning_rate=3e-3, anneal_lr=False),
     "trpo": dict(num_envs=2, num_steps=64, vf_lr=3e-3, vf_iters=20),
 }
 
@@ -214,9 +216,13 @@ def test_event_file_holds_documented_tags(algo):
 
 @pytest.mark.parametrize("algo", ON_POLICY)
 def test_track_offline_leaves_wandb_run(algo, tmp_path):
-    module = load_algo(algo)
-    module.main(module.Args(env_id="CartPole-v1", total_timesteps=1024, track=True, eval_episodes=1,
-                            **SMOKE[algo]["CartPole-v1"]))
+    # In a fresh process, as a user runs it: wandb keeps process-wide settings after its first run.
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in SMOKE[algo]["CartPole-v1"].items()]
+    proc = subprocess.run([sys.executable, os.path.join(ALGOS, f"{algo}.py"), "--env-id", "CartPole-v1",
+                           "--total-timesteps", "1024", "--track", "--eval-episodes", "1", *flags],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={**os.environ, "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
     runs = glob.glob(str(tmp_path / "wandb" / "offline-run-*"))
     assert len(runs) == 1 and glob.glob(os.path.join(runs[0], "*.wandb"))
 
