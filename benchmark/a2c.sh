@@ -10,3 +10,10 @@ WORKERS="${WORKERS:-2}"
 python benchmark/launch.py --workers "$WORKERS" --seeds 1 2 3 \
   --command "python algos/a2c.py --env-id CartPole-v1 --total-timesteps 500000" \
   --command "python algos/a2c.py --env-id Acrobot-v1 --total-timesteps 500000"
+
+# LunarLander: the RL Zoo's A2C settings (8 envs x 5 steps, gamma 0.995, lr 8.3e-4 annealed,
+# entropy 1e-5), 1M steps, 3 seeds. HalfCheetah: the file's Box defaults, 1M steps, 2 seeds.
+python benchmark/launch.py --workers "$WORKERS" --seeds 1 2 3 \
+  --command "python algos/a2c.py --env-id LunarLander-v2 --total-timesteps 1000000 --num-envs 8 --gamma 0.995 --learning-rate 8.3e-4 --ent-coef 1e-5"
+python benchmark/launch.py --workers "$WORKERS" --seeds 1 2 \
+  --command "python algos/a2c.py --env-id HalfCheetah-v5 --total-timesteps 1000000"

@@ -10,3 +10,7 @@ WORKERS="${WORKERS:-2}"
 python benchmark/launch.py --workers "$WORKERS" --seeds 1 2 3 \
   --command "python algos/vpg.py --env-id CartPole-v1 --total-timesteps 500000" \
   --command "python algos/vpg.py --env-id Acrobot-v1 --total-timesteps 500000"
+
+# HalfCheetah: the file's Box defaults (Spinning Up's VPG settings), 1M steps, 2 seeds.
+python benchmark/launch.py --workers "$WORKERS" --seeds 1 2 \
+  --command "python algos/vpg.py --env-id HalfCheetah-v5 --total-timesteps 1000000"

@@ -1,39 +1,18 @@
 """A2C-specific maths: n-step bootstrapped returns (GAE with lambda = 1) and the optimiser."""
 import torch
 from conftest import load_algo
-from test_on_policy import gae_inputs
+from test_on_policy import gae_inputs, reference_reward_to_go
 
 a2c = load_algo("a2c")
-
-
-def reference_n_step_returns(rewards, terms, truncs, final_values, next_value, gamma):
-    """Slow, obvious n-step return of the A3C paper: rewards to the end of the rollout or of the
-    episode, then gamma^k V(next obs) at the rollout's end or V(final obs) after a truncation."""
-    T, N = len(rewards), len(rewards[0])
-    out = [[0.0] * N for _ in range(T)]
-    for n in range(N):
-        for t in range(T):
-            total, k = 0.0, t
-            while True:
-                total += gamma ** (k - t) * rewards[k][n]
-                if terms[k][n]:
-                    break
-                if truncs[k][n]:
-                    total += gamma ** (k - t + 1) * final_values[k][n]
-                    break
-                if k == T - 1:
-                    total += gamma ** (k - t + 1) * next_value[n]
-                    break
-                k += 1
-            out[t][n] = total
-    return out
 
 
 def test_n_step_returns_match_slow_reference():
     rewards, values, terms, truncs, final_values, next_value = gae_inputs()
     advantages, returns = a2c.compute_gae(rewards, values, terms, truncs, final_values, next_value, 0.99, 1.0)
-    expected = torch.tensor(reference_n_step_returns(rewards.tolist(), terms.tolist(), truncs.tolist(),
-                                                     final_values.tolist(), next_value.tolist(), 0.99))
+    # A3C's n-step return: rewards to the end of the rollout or of the episode, then gamma^k V(next obs)
+    # at the rollout's end or gamma^k V(final obs) after a truncation: the rollout's reward-to-go.
+    expected = torch.tensor(reference_reward_to_go(rewards.tolist(), terms.tolist(), truncs.tolist(),
+                                                   final_values.tolist(), next_value.tolist(), 0.99))
     torch.testing.assert_close(returns, expected)
     torch.testing.assert_close(advantages, expected - values)
 

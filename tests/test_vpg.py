@@ -1,30 +1,9 @@
 """VPG-specific maths: the reward-to-go the value function is fitted to."""
 import torch
 from conftest import load_algo
-from test_on_policy import gae_inputs
+from test_on_policy import gae_inputs, reference_reward_to_go
 
 vpg = load_algo("vpg")
-
-
-def reference_reward_to_go(rewards, terms, truncs, final_values, next_value, gamma):
-    """Slow, obvious: for every (t, env) the discounted sum forward to the episode's end, plus the
-    bootstrap gamma^k V(final obs) after a truncation or gamma^k V(next obs) at the batch's end."""
-    T, N = len(rewards), len(rewards[0])
-    out = [[0.0] * N for _ in range(T)]
-    for n in range(N):
-        for t in range(T):
-            total = 0.0
-            for k in range(t, T):
-                total += gamma ** (k - t) * rewards[k][n]
-                if terms[k][n]:
-                    break
-                if truncs[k][n]:
-                    total += gamma ** (k - t + 1) * final_values[k][n]
-                    break
-                if k == T - 1:
-                    total += gamma ** (k - t + 1) * next_value[n]
-            out[t][n] = total
-    return out
 
 
 def test_reward_to_go_matches_slow_reference():
