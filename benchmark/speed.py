@@ -55,7 +55,8 @@ if spec["impl"] == "ours":
     import importlib.util
     s = importlib.util.spec_from_file_location("algo", spec["path"])
     algo = importlib.util.module_from_spec(s); s.loader.exec_module(algo)
-    args = algo.Args(env_id=spec["env_id"], total_timesteps=spec["steps"], eval_episodes=0, seed=1, **spec["kw"])
+    args = algo.Args(env_id=spec["env_id"], total_timesteps=spec["steps"], eval_episodes=0, seed=1,
+                     torch_threads=spec["threads"], **spec["kw"])
     start = time.perf_counter()
     out = algo.main(args)
     steps = out["global_step"]
@@ -102,18 +103,20 @@ def main():
 
     rows = [f"Measured with `python benchmark/speed.py --algos {' '.join(args.algos)} --repeats {args.repeats}` "
             f"(torch {torch.__version__}, stable-baselines3 {stable_baselines3.__version__}, {os.cpu_count()} CPUs).\n",
-            "| algo | env | steps | ours SPS (1 thread) | SB3 SPS (default threads) | SB3 SPS (1 thread) | ratio ours / best SB3 |",
-            "|---|---|---|---|---|---|---|"]
+            "| algo | env | steps | ours SPS (1 thread, the default) | ours SPS (2 threads) | SB3 SPS (default threads) | "
+            "SB3 SPS (1 thread) | ratio ours (1 thread) / best SB3 |",
+            "|---|---|---|---|---|---|---|---|"]
     for algo in args.algos:
         for case in CASES[algo]:
             result = {}
-            for label, impl, threads in [("ours", "ours", 1), ("sb3", "sb3", None), ("sb3_1", "sb3", 1)]:
+            for label, impl, threads in [("ours", "ours", 1), ("ours_2", "ours", 2), ("sb3", "sb3", None),
+                                         ("sb3_1", "sb3", 1)]:
                 sps = [measure(impl, algo, case, threads)["sps"] for _ in range(args.repeats)]
                 result[label] = statistics.median(sps)
                 print(f"{algo} {case['env_id']} {label}: {', '.join(f'{s:.0f}' for s in sps)} SPS", flush=True)
             ratio = result["ours"] / max(result["sb3"], result["sb3_1"])
-            rows.append(f"| {algo} | {case['env_id']} | {case['steps']} | {result['ours']:.0f} | {result['sb3']:.0f} | "
-                        f"{result['sb3_1']:.0f} | {ratio:.2f}x |")
+            rows.append(f"| {algo} | {case['env_id']} | {case['steps']} | {result['ours']:.0f} | {result['ours_2']:.0f} | "
+                        f"{result['sb3']:.0f} | {result['sb3_1']:.0f} | {ratio:.2f}x |")
     text = "\n".join(rows) + "\n"
     print(text)
     if args.out:
