@@ -1,0 +1,372 @@
+"""DQN: deep Q-network, with Double DQN behind a flag.
+
+DQN (Mnih et al. 2015, "Human-level control through deep reinforcement learning", Nature 518)
+learns Q(s, a) for every discrete action off-policy from a replay buffer, acting epsilon-greedily
+with epsilon annealed linearly. The online network regresses on y = r + gamma (1 - terminated)
+max_a' Q'(s', a') from a target network Q' that is a copy refreshed every
+`target_network_frequency` steps (Polyak averaging when `tau` < 1). Double DQN (van Hasselt et al.
+2016, arXiv:1509.06461) picks a' with the online network and evaluates it with the target network,
+y = r + gamma Q'(s', argmax_a' Q(s', a')), which removes most of max's overestimation.
+
+Loss: mean squared TD error, as CleanRL's classic-control DQN, not the paper's Huber loss (its TD-error
+clipping for Atari's clipped rewards). With values near 1 / (1 - gamma) = 100, Huber's unit-bounded
+gradient weighs the large errors of terminal transitions like small ones, and measured on CartPole-v1
+(seed 1) its Q-values diverged to 2e5 by 100k steps where MSE learned (evaluation 195 at 60k).
+Settings: CleanRL's dqn.py classic-control defaults (120-84 ReLU network, Adam 2.5e-4, buffer 10k,
+batch 128, a step every 10 env steps after 10k random-policy steps, epsilon 1 -> 0.05 over half of
+training, target copy every 500 steps). A time-limit truncation is stored as not-done, with the
+true final observation as next observation, so the target bootstraps through it (Pardo et al. 2018).
+
+Actions: Discrete only, with flat Box observations.
+
+Run:    python algos/dqn.py --env-id CartPole-v1
+Eval:   python algos/dqn.py --eval-checkpoint runs/<run_name>/dqn.pt --capture-video
+"""
+
+# ---- Imports ----
+import copy
+import dataclasses
+import difflib
+import os
+import random
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import tyro
+from torch.utils.tensorboard import SummaryWriter
+
+
+# ---- Args ----
+@dataclass
+class Args:
+    exp_name: str = os.path.basename(__file__)[: -len(".py")]
+    """name of this experiment, used in the run name and the checkpoint file name"""
+    env_id: str = "CartPole-v1"
+    """id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor"""
+    total_timesteps: int = 500_000
+    """total environment transitions to collect, summed over all envs"""
+    seed: int = 1
+    """seed of random, numpy, torch and the environments"""
+    torch_threads: int = 1
+    """torch CPU threads; one is fastest for small MLPs on few cores (benchmark/results/speed.md)"""
+    cuda: bool = False
+    """use CUDA when available (small MLPs usually run faster on the CPU)"""
+    track: bool = False
+    """mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)"""
+    wandb_project_name: str = "single-file-rl"
+    """Weights & Biases project"""
+    wandb_entity: Optional[str] = None
+    """Weights & Biases entity (team or user); None uses your default"""
+    capture_video: bool = False
+    """record the evaluation episodes to videos/{run_name}/"""
+    save_model: bool = False
+    """write a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training"""
+    eval_episodes: int = 10
+    """deterministic evaluation episodes at the end of training (0 skips it)"""
+    eval_checkpoint: Optional[str] = None
+    """evaluate this checkpoint for eval_episodes episodes instead of training"""
+    hidden_sizes: tuple[int, ...] = (120, 84)
+    """hidden layer widths of the actor and of the critic"""
+
+    # Algorithm-specific arguments.
+    num_envs: int = 1
+    """parallel environments; every vector step stores num_envs transitions"""
+    buffer_size: int = 10_000
+    """replay buffer capacity in transitions"""
+    learning_rate: float = 2.5e-4
+    """Adam learning rate"""
+    gamma: float = 0.99
+    """discount factor"""
+    tau: float = 1.0
+    """target network update: target <- tau * online + (1 - tau) * target (1.0: a hard copy)"""
+    target_network_frequency: int = 500
+    """vector steps between target network updates"""
+    batch_size: int = 128
+    """transitions per gradient step"""
+    start_e: float = 1.0
+    """epsilon at the start of training"""
+    end_e: float = 0.05
+    """epsilon at the end of the schedule"""
+    exploration_fraction: float = 0.5
+    """fraction of total_timesteps over which epsilon goes linearly from start_e to end_e"""
+    learning_starts: int = 10_000
+    """transitions of uniform random actions before learning starts"""
+    train_frequency: int = 10
+    """vector steps per gradient step"""
+    double_q: bool = False
+    """Double DQN: choose the next action with the online network, value it with the target network"""
+
+
+# ---- Environment ----
+def fail(message: str):
+    """Stop with a one-line error and exit status 1: bad input gets no traceback."""
+    raise SystemExit(f"error: {message}")
+
+
+def resolve_env_id(env_id: str) -> str:
+    """A registered id; one retired by gymnasium 1.x (LunarLander-v2) maps to the newest version."""
+    if env_id in gym.registry:
+        return env_id
+    ns, name, version = gym.envs.registration.parse_env_id(env_id) if "-v" in env_id else (None, env_id, None)
+    versions = [s.version for s in gym.registry.values() if (s.namespace, s.name) == (ns, name) and s.version]
+    if versions and version is not None and max(versions) > version:
+        new_id = gym.envs.registration.get_env_id(ns, name, max(versions))
+        print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
+        return new_id
+    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+    fail(f"unknown env id {env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+
+
+def make_env(env_id: str, video_folder: Optional[str] = None):
+    def thunk():
+        if video_folder is None:
+            env = gym.make(env_id)
+        else:
+            env = gym.make(env_id, render_mode="rgb_array")
+            env = gym.wrappers.RecordVideo(env, video_folder, episode_trigger=lambda e: True, disable_logger=True)
+        # Per-env statistics of the raw rewards, so every finished env of a step gets reported.
+        return gym.wrappers.RecordEpisodeStatistics(env)
+
+    return thunk
+
+
+# ---- Networks ----
+def mlp(in_dim: int, hidden_sizes: tuple[int, ...], out_dim: int) -> nn.Sequential:
+    sizes, layers = (in_dim,) + tuple(hidden_sizes) + (out_dim,), []
+    for i in range(len(sizes) - 1):
+        layers += [nn.Linear(sizes[i], sizes[i + 1]), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+class QNetwork(nn.Module):
+    def __init__(self, obs_dim: int, n_actions: int, hidden_sizes: tuple[int, ...]):
+        super().__init__()
+        self.net = mlp(obs_dim, hidden_sizes, n_actions)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs)
+
+
+# ---- Storage ----
+class ReplayBuffer:
+    """A ring buffer of transitions in numpy arrays, sampled uniformly with its own seeded generator."""
+
+    def __init__(self, capacity: int, obs_dim: int, action_shape: tuple, action_dtype, seed: int):
+        self.obs = np.zeros((capacity, obs_dim), np.float32)
+        self.next_obs = np.zeros((capacity, obs_dim), np.float32)
+        self.actions = np.zeros((capacity,) + action_shape, action_dtype)
+        self.rewards = np.zeros(capacity, np.float32)
+        self.terminations = np.zeros(capacity, np.float32)
+        self.capacity, self.pos, self.size = capacity, 0, 0
+        self.rng = np.random.default_rng(seed)
+
+    def add(self, obs, next_obs, actions, rewards, terminations):
+        for i in range(len(obs)):
+            self.obs[self.pos], self.next_obs[self.pos], self.actions[self.pos] = obs[i], next_obs[i], actions[i]
+            self.rewards[self.pos], self.terminations[self.pos] = rewards[i], terminations[i]
+            self.pos, self.size = (self.pos + 1) % self.capacity, min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size: int, device: torch.device) -> dict:
+        idx = self.rng.integers(0, self.size, batch_size)
+        return {k: torch.as_tensor(getattr(self, k)[idx], device=device)
+                for k in ("obs", "next_obs", "actions", "rewards", "terminations")}
+
+
+# ---- Helpers ----
+def soft_update(target: nn.Module, source: nn.Module, tau: float):
+    """Polyak averaging, target <- tau * source + (1 - tau) * target; tau = 1 is DQN's hard copy."""
+    with torch.no_grad():
+        for t, s in zip(target.parameters(), source.parameters()):
+            t.lerp_(s, tau)
+
+
+def linear_schedule(start_e: float, end_e: float, duration: int, t: int) -> float:
+    return max(end_e, start_e + (end_e - start_e) * t / duration) if duration > 0 else end_e
+
+
+def td_targets(rewards, next_obs, terminations, q_network, target_network, gamma, double_q):
+    """y = r + gamma (1 - terminated) Q'(s', a'), a' = argmax Q'(s', .) (DQN) or argmax Q(s', .) (Double DQN)."""
+    with torch.no_grad():
+        target_q = target_network(next_obs)
+        next_actions = (q_network(next_obs) if double_q else target_q).argmax(-1, keepdim=True)
+        return rewards + gamma * (1.0 - terminations) * target_q.gather(-1, next_actions).squeeze(-1)
+
+
+def evaluate(q_network, env_id, episodes, seed, device, video_folder=None):
+    """Returns of greedy episodes (epsilon 0) on a fresh env."""
+    env, returns = make_env(env_id, video_folder)(), []
+    for episode in range(episodes):
+        (obs, _), done, total = env.reset(seed=seed + episode), False, 0.0
+        while not done:
+            with torch.no_grad():
+                action = q_network(torch.as_tensor(obs[None], dtype=torch.float32, device=device)).argmax(-1)[0].item()
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total, done = total + float(reward), terminated or truncated
+        returns.append(total)
+    env.close()
+    return returns
+
+
+def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+        fail(f"{args.env_id} has observations {obs_space}; {os.path.basename(__file__)} supports flat Box observations")
+    if not isinstance(action_space, gym.spaces.Discrete):
+        fail(f"{args.env_id} has actions {action_space}; {os.path.basename(__file__)} needs Discrete actions; "
+             "for Box actions use ddpg.py, td3.py or sac.py (or ppo_clip.py, a2c.py, trpo.py, vpg.py)")
+    checks = [(k, "positive", lambda v: v > 0) for k in ["total_timesteps", "num_envs", "buffer_size", "batch_size",
+              "torch_threads", "learning_rate", "target_network_frequency", "train_frequency"]]
+    checks += [(k, "non-negative", lambda v: v >= 0) for k in ["learning_starts", "exploration_fraction", "eval_episodes"]]
+    checks += [(k, "in [0, 1]", lambda v: 0 <= v <= 1) for k in ["gamma", "tau", "start_e", "end_e"]]
+    checks += [("hidden_sizes", "positive", lambda v: len(v) > 0 and min(v) > 0)]
+    for name, what, ok in checks:
+        if not ok(getattr(args, name)):
+            fail(f"--{name.replace('_', '-')} must be {what}, got {getattr(args, name)}")
+    if args.total_timesteps <= args.learning_starts:
+        fail(f"--total-timesteps {args.total_timesteps} must exceed --learning-starts {args.learning_starts}")
+
+
+def save_checkpoint(path, q_network, args, global_step):
+    state = {"q_network": q_network.state_dict(), "args": dataclasses.asdict(args), "global_step": global_step}
+    torch.save(state, f"{path}.tmp")
+    os.replace(f"{path}.tmp", path)  # atomic: a crash mid-write never leaves a truncated checkpoint
+
+
+def evaluate_checkpoint(args: Args) -> dict:
+    if not os.path.isfile(args.eval_checkpoint):
+        fail(f"no checkpoint at {args.eval_checkpoint}")
+    state = torch.load(args.eval_checkpoint, weights_only=True)
+    env_id, hidden_sizes = state["args"]["env_id"], tuple(state["args"]["hidden_sizes"])
+    probe = gym.make(env_id)
+    q_network = QNetwork(int(np.prod(probe.observation_space.shape)), int(probe.action_space.n), hidden_sizes)
+    q_network.load_state_dict(state["q_network"])
+    run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
+    video_folder = f"videos/{run_name}-eval" if args.capture_video else None
+    returns = evaluate(q_network, env_id, args.eval_episodes, args.seed, torch.device("cpu"), video_folder)
+    print(f"eval {env_id}: {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
+    return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
+
+
+# ---- Main ----
+def main(args: Args) -> dict:
+    torch.set_num_threads(args.torch_threads)
+    if args.eval_checkpoint is not None:
+        return evaluate_checkpoint(args)
+    args = dataclasses.replace(args, env_id=resolve_env_id(args.env_id))
+    try:
+        probe = gym.make(args.env_id)
+    except gym.error.Error as e:
+        fail(f"cannot create {args.env_id}: {e}")
+    check_args(args, probe.observation_space, probe.action_space)
+    num_iterations = args.total_timesteps // args.num_envs
+    run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    if args.track:
+        import wandb
+
+        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
+                   config=vars(args), name=run_name, save_code=True)
+    writer = SummaryWriter(f"runs/{run_name}")
+    writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items()))
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
+
+    # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
+    # and puts the true last one in infos["final_obs"], which is the next_obs the buffer must store.
+    envs = gym.vector.SyncVectorEnv([make_env(args.env_id) for _ in range(args.num_envs)],
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
+    obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
+    q_network = QNetwork(obs_dim, int(action_space.n), args.hidden_sizes).to(device)
+    target_network = copy.deepcopy(q_network)
+    optimizer = torch.optim.Adam(q_network.parameters(), lr=args.learning_rate)
+    rb = ReplayBuffer(min(args.buffer_size, args.total_timesteps), obs_dim, (), np.int64, args.seed)
+    rng = np.random.default_rng(args.seed)
+
+    global_step, episodes, updates, target_updates, recent_returns = 0, 0, 0, 0, []
+    start_time = last_print = time.time()
+    obs, _ = envs.reset(seed=args.seed)
+    envs.action_space.seed(args.seed)
+    for iteration in range(1, num_iterations + 1):
+        epsilon = linear_schedule(args.start_e, args.end_e, int(args.exploration_fraction * args.total_timesteps),
+                                  global_step)
+        global_step += args.num_envs
+        actions = envs.action_space.sample()
+        if global_step > args.learning_starts:
+            with torch.no_grad():
+                greedy = q_network(torch.as_tensor(obs, dtype=torch.float32, device=device)).argmax(-1).cpu().numpy()
+            actions = np.where(rng.random(args.num_envs) < epsilon, actions, greedy)
+        next_obs, rewards, terminations, truncations, infos = envs.step(actions)
+
+        if "final_info" in infos:
+            ep = infos["final_info"]["episode"]
+            for i in np.nonzero(infos["final_info"]["_episode"])[0]:
+                episodes += 1
+                recent_returns = (recent_returns + [float(ep["r"][i])])[-100:]
+                writer.add_scalar("charts/episodic_return", ep["r"][i], global_step)
+                writer.add_scalar("charts/episodic_length", ep["l"][i], global_step)
+
+        # Store the true final observation of a finished episode and only `terminations` as done:
+        # a truncated episode's last state still has a future the target must bootstrap from.
+        real_next_obs = next_obs.copy()
+        for i in np.nonzero(terminations | truncations)[0]:
+            real_next_obs[i] = infos["final_obs"][i]
+        rb.add(obs, real_next_obs, actions, rewards, terminations)
+        obs = next_obs
+
+        if global_step > args.learning_starts and iteration % args.train_frequency == 0:
+            data = rb.sample(args.batch_size, device)
+            target_q = td_targets(data["rewards"], data["next_obs"], data["terminations"], q_network, target_network,
+                                  args.gamma, args.double_q)
+            q_values = q_network(data["obs"]).gather(-1, data["actions"][:, None]).squeeze(-1)
+            td_loss = F.mse_loss(q_values, target_q)
+            optimizer.zero_grad()
+            td_loss.backward()
+            optimizer.step()
+            updates += 1
+            if updates % 100 == 0:
+                sps = int(global_step / (time.time() - start_time))
+                metrics = {"charts/SPS": sps, "charts/epsilon": epsilon, "losses/td_loss": td_loss.item(),
+                           "losses/q_values": q_values.mean().item()}
+                for tag, value in metrics.items():
+                    writer.add_scalar(tag, value, global_step)
+        if global_step > args.learning_starts and iteration % args.target_network_frequency == 0:
+            soft_update(target_network, q_network, args.tau)
+            target_updates += 1
+        if time.time() - last_print > 5.0 or iteration == num_iterations:
+            last_print = time.time()
+            sps = int(global_step / (last_print - start_time))
+            eta = (args.total_timesteps - global_step) / max(sps, 1)
+            recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"
+            print(f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  "
+                  f"ETA {eta / 60:.1f} min", flush=True)
+
+    envs.close()
+    if args.save_model:
+        save_checkpoint(f"runs/{run_name}/{args.exp_name}.pt", q_network, args, global_step)
+        print(f"model saved to runs/{run_name}/{args.exp_name}.pt")
+    eval_returns = []
+    if args.eval_episodes > 0:
+        video_folder = f"videos/{run_name}" if args.capture_video else None
+        eval_returns = evaluate(q_network, args.env_id, args.eval_episodes, args.seed + 10_000, device, video_folder)
+        for episodic_return in eval_returns:
+            writer.add_scalar("eval/episodic_return", episodic_return, global_step)
+        print(f"eval: {np.mean(eval_returns):.2f} +- {np.std(eval_returns):.2f} over {len(eval_returns)} episodes")
+    writer.close()
+    if args.track:
+        wandb.finish()
+    return {"run_name": run_name, "args": args, "global_step": global_step, "iterations": num_iterations,
+            "updates": updates, "target_updates": target_updates, "episodes": episodes,
+            "train_returns": recent_returns, "eval_returns": eval_returns,
+            "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None}
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args))

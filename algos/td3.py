@@ -1,0 +1,396 @@
+"""TD3: twin delayed deep deterministic policy gradient.
+
+TD3 (Fujimoto et al. 2018, "Addressing Function Approximation Error in Actor-Critic Methods",
+arXiv:1802.09477) is DDPG with three changes against the overestimation bias of Q-learning with
+function approximation: (1) clipped double-Q learning, two critics and the target
+y = r + gamma (1 - terminated) min(Q1', Q2')(s', a~) (eq. 10); (2) target policy smoothing,
+a~ = clip(mu'(s') + clip(eps, -c, c), low, high) with eps ~ N(0, sigma) (eq. 14); (3) delayed
+policy updates, the actor and the targets updating once every `policy_frequency` critic steps.
+
+Variant: the paper's settings as in its author's code and CleanRL: 256-256 ReLU networks, Adam 3e-4,
+batch 256, tau 0.005, Gaussian exploration noise 0.1, smoothing noise 0.2 clipped at 0.5 (all as
+fractions of each action dimension's half-range), `learning_starts` steps of uniform random actions.
+A time-limit truncation is stored as not-done, with the true final observation as next
+observation, so the target bootstraps through it (Pardo et al. 2018).
+
+Actions: Box only, with flat Box observations; each dimension is scaled from the space's own
+low/high (no symmetric or [-1, 1] bounds assumed).
+
+Run:    python algos/td3.py --env-id HalfCheetah-v5
+Eval:   python algos/td3.py --eval-checkpoint runs/<run_name>/td3.pt --capture-video
+"""
+
+# ---- Imports ----
+import copy
+import dataclasses
+import difflib
+import os
+import random
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import tyro
+from torch.utils.tensorboard import SummaryWriter
+
+
+# ---- Args ----
+@dataclass
+class Args:
+    exp_name: str = os.path.basename(__file__)[: -len(".py")]
+    """name of this experiment, used in the run name and the checkpoint file name"""
+    env_id: str = "Pendulum-v1"
+    """id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor"""
+    total_timesteps: int = 1_000_000
+    """total environment transitions to collect, summed over all envs"""
+    seed: int = 1
+    """seed of random, numpy, torch and the environments"""
+    torch_threads: int = 1
+    """torch CPU threads; one is fastest for small MLPs on few cores (benchmark/results/speed.md)"""
+    cuda: bool = False
+    """use CUDA when available (small MLPs usually run faster on the CPU)"""
+    track: bool = False
+    """mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)"""
+    wandb_project_name: str = "single-file-rl"
+    """Weights & Biases project"""
+    wandb_entity: Optional[str] = None
+    """Weights & Biases entity (team or user); None uses your default"""
+    capture_video: bool = False
+    """record the evaluation episodes to videos/{run_name}/"""
+    save_model: bool = False
+    """write a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training"""
+    eval_episodes: int = 10
+    """deterministic evaluation episodes at the end of training (0 skips it)"""
+    eval_checkpoint: Optional[str] = None
+    """evaluate this checkpoint for eval_episodes episodes instead of training"""
+    hidden_sizes: tuple[int, ...] = (256, 256)
+    """hidden layer widths of the actor and of the critic"""
+
+    # Algorithm-specific arguments.
+    num_envs: int = 1
+    """parallel environments; every vector step stores num_envs transitions and takes one gradient step"""
+    buffer_size: int = 1_000_000
+    """replay buffer capacity in transitions"""
+    gamma: float = 0.99
+    """discount factor"""
+    tau: float = 0.005
+    """Polyak coefficient of the target networks: target <- tau * online + (1 - tau) * target"""
+    batch_size: int = 256
+    """transitions per gradient step"""
+    learning_starts: int = 25_000
+    """transitions of uniform random actions before learning starts"""
+    policy_lr: float = 3e-4
+    """Adam learning rate of the actor"""
+    q_lr: float = 3e-4
+    """Adam learning rate of the critic"""
+    policy_frequency: int = 2
+    """critic steps per actor and target update (the delay d of the paper)"""
+    exploration_noise: float = 0.1
+    """std of the Gaussian exploration noise, as a fraction of each action dimension's half-range"""
+    policy_noise: float = 0.2
+    """std of the target policy smoothing noise, as a fraction of each action dimension's half-range"""
+    noise_clip: float = 0.5
+    """clip of the target policy smoothing noise, as a fraction of each action dimension's half-range"""
+
+
+# ---- Environment ----
+def fail(message: str):
+    """Stop with a one-line error and exit status 1: bad input gets no traceback."""
+    raise SystemExit(f"error: {message}")
+
+
+def resolve_env_id(env_id: str) -> str:
+    """A registered id; one retired by gymnasium 1.x (LunarLander-v2) maps to the newest version."""
+    if env_id in gym.registry:
+        return env_id
+    ns, name, version = gym.envs.registration.parse_env_id(env_id) if "-v" in env_id else (None, env_id, None)
+    versions = [s.version for s in gym.registry.values() if (s.namespace, s.name) == (ns, name) and s.version]
+    if versions and version is not None and max(versions) > version:
+        new_id = gym.envs.registration.get_env_id(ns, name, max(versions))
+        print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
+        return new_id
+    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+    fail(f"unknown env id {env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+
+
+def make_env(env_id: str, video_folder: Optional[str] = None):
+    def thunk():
+        if video_folder is None:
+            env = gym.make(env_id)
+        else:
+            env = gym.make(env_id, render_mode="rgb_array")
+            env = gym.wrappers.RecordVideo(env, video_folder, episode_trigger=lambda e: True, disable_logger=True)
+        # Per-env statistics of the raw rewards, so every finished env of a step gets reported.
+        return gym.wrappers.RecordEpisodeStatistics(env)
+
+    return thunk
+
+
+# ---- Networks ----
+def mlp(in_dim: int, hidden_sizes: tuple[int, ...], out_dim: int) -> nn.Sequential:
+    sizes, layers = (in_dim,) + tuple(hidden_sizes) + (out_dim,), []
+    for i in range(len(sizes) - 1):
+        layers += [nn.Linear(sizes[i], sizes[i + 1]), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+class QNetwork(nn.Module):
+    def __init__(self, obs_dim: int, act_dim: int, hidden_sizes: tuple[int, ...]):
+        super().__init__()
+        self.net = mlp(obs_dim + act_dim, hidden_sizes, 1)
+
+    def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([obs, action], -1)).squeeze(-1)
+
+
+class Actor(nn.Module):
+    def __init__(self, obs_dim: int, action_space: gym.spaces.Box, hidden_sizes: tuple[int, ...]):
+        super().__init__()
+        self.net = mlp(obs_dim, hidden_sizes, int(np.prod(action_space.shape)))
+        low, high = (torch.as_tensor(b, dtype=torch.float32) for b in (action_space.low, action_space.high))
+        # tanh's (-1, 1) mapped onto [low, high] per dimension.
+        self.register_buffer("action_scale", (high - low) / 2.0)
+        self.register_buffer("action_bias", (high + low) / 2.0)
+        self.register_buffer("low", low)
+        self.register_buffer("high", high)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.net(obs)) * self.action_scale + self.action_bias
+
+
+# ---- Storage ----
+class ReplayBuffer:
+    """A ring buffer of transitions in numpy arrays, sampled uniformly with its own seeded generator."""
+
+    def __init__(self, capacity: int, obs_dim: int, action_shape: tuple, action_dtype, seed: int):
+        self.obs = np.zeros((capacity, obs_dim), np.float32)
+        self.next_obs = np.zeros((capacity, obs_dim), np.float32)
+        self.actions = np.zeros((capacity,) + action_shape, action_dtype)
+        self.rewards = np.zeros(capacity, np.float32)
+        self.terminations = np.zeros(capacity, np.float32)
+        self.capacity, self.pos, self.size = capacity, 0, 0
+        self.rng = np.random.default_rng(seed)
+
+    def add(self, obs, next_obs, actions, rewards, terminations):
+        for i in range(len(obs)):
+            self.obs[self.pos], self.next_obs[self.pos], self.actions[self.pos] = obs[i], next_obs[i], actions[i]
+            self.rewards[self.pos], self.terminations[self.pos] = rewards[i], terminations[i]
+            self.pos, self.size = (self.pos + 1) % self.capacity, min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size: int, device: torch.device) -> dict:
+        idx = self.rng.integers(0, self.size, batch_size)
+        return {k: torch.as_tensor(getattr(self, k)[idx], device=device)
+                for k in ("obs", "next_obs", "actions", "rewards", "terminations")}
+
+
+# ---- Helpers ----
+def soft_update(target: nn.Module, source: nn.Module, tau: float):
+    """Polyak averaging, target <- tau * source + (1 - tau) * target (DDPG paper, sec. 3)."""
+    with torch.no_grad():
+        for t, s in zip(target.parameters(), source.parameters()):
+            t.lerp_(s, tau)
+
+
+def smoothed_target_actions(target_actor, next_obs, policy_noise, noise_clip):
+    """Target policy smoothing (TD3 eq. 14): clipped Gaussian noise on mu'(s'), then clipped per
+    dimension to the action bounds, so the target averages Q' over a small region of actions."""
+    mu = target_actor(next_obs)
+    noise = (torch.randn_like(mu) * policy_noise).clamp(-noise_clip, noise_clip) * target_actor.action_scale
+    return torch.max(torch.min(mu + noise, target_actor.high), target_actor.low)
+
+
+def evaluate(actor, env_id, episodes, seed, device, video_folder=None):
+    """Returns of deterministic episodes (no exploration noise) on a fresh env."""
+    env, returns = make_env(env_id, video_folder)(), []
+    for episode in range(episodes):
+        (obs, _), done, total = env.reset(seed=seed + episode), False, 0.0
+        while not done:
+            with torch.no_grad():
+                action = actor(torch.as_tensor(obs[None], dtype=torch.float32, device=device))[0].cpu().numpy()
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total, done = total + float(reward), terminated or truncated
+        returns.append(total)
+    env.close()
+    return returns
+
+
+def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+        fail(f"{args.env_id} has observations {obs_space}; {os.path.basename(__file__)} supports flat Box observations")
+    if not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) != 1:
+        fail(f"{args.env_id} has actions {action_space}; {os.path.basename(__file__)} needs 1-d Box actions; "
+             "for Discrete actions use dqn.py, ppo_clip.py, a2c.py, trpo.py or vpg.py")
+    if not np.all(np.isfinite(action_space.low) & np.isfinite(action_space.high)):
+        fail(f"{args.env_id} has unbounded actions {action_space}; {os.path.basename(__file__)} needs finite bounds")
+    checks = [(k, "positive", lambda v: v > 0) for k in ["total_timesteps", "num_envs", "buffer_size", "batch_size",
+              "torch_threads", "policy_lr", "q_lr", "policy_frequency"]]
+    checks += [(k, "non-negative", lambda v: v >= 0) for k in ["learning_starts", "exploration_noise", "eval_episodes",
+               "policy_noise", "noise_clip"]]
+    checks += [(k, "in [0, 1]", lambda v: 0 <= v <= 1) for k in ["gamma", "tau"]]
+    checks += [("hidden_sizes", "positive", lambda v: len(v) > 0 and min(v) > 0)]
+    for name, what, ok in checks:
+        if not ok(getattr(args, name)):
+            fail(f"--{name.replace('_', '-')} must be {what}, got {getattr(args, name)}")
+    if args.total_timesteps <= args.learning_starts:
+        fail(f"--total-timesteps {args.total_timesteps} must exceed --learning-starts {args.learning_starts}")
+
+
+def save_checkpoint(path, actor, qf1, qf2, args, global_step):
+    state = {"actor": actor.state_dict(), "qf1": qf1.state_dict(), "qf2": qf2.state_dict(),
+             "args": dataclasses.asdict(args), "global_step": global_step}
+    torch.save(state, f"{path}.tmp")
+    os.replace(f"{path}.tmp", path)  # atomic: a crash mid-write never leaves a truncated checkpoint
+
+
+def evaluate_checkpoint(args: Args) -> dict:
+    if not os.path.isfile(args.eval_checkpoint):
+        fail(f"no checkpoint at {args.eval_checkpoint}")
+    state = torch.load(args.eval_checkpoint, weights_only=True)
+    env_id, hidden_sizes = state["args"]["env_id"], tuple(state["args"]["hidden_sizes"])
+    probe = gym.make(env_id)
+    actor = Actor(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
+    actor.load_state_dict(state["actor"])
+    run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
+    video_folder = f"videos/{run_name}-eval" if args.capture_video else None
+    returns = evaluate(actor, env_id, args.eval_episodes, args.seed, torch.device("cpu"), video_folder)
+    print(f"eval {env_id}: {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
+    return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
+
+
+# ---- Main ----
+def main(args: Args) -> dict:
+    torch.set_num_threads(args.torch_threads)
+    if args.eval_checkpoint is not None:
+        return evaluate_checkpoint(args)
+    args = dataclasses.replace(args, env_id=resolve_env_id(args.env_id))
+    try:
+        probe = gym.make(args.env_id)
+    except gym.error.Error as e:
+        fail(f"cannot create {args.env_id}: {e}")
+    check_args(args, probe.observation_space, probe.action_space)
+    num_iterations = args.total_timesteps // args.num_envs
+    run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    if args.track:
+        import wandb
+
+        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
+                   config=vars(args), name=run_name, save_code=True)
+    writer = SummaryWriter(f"runs/{run_name}")
+    writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items()))
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
+
+    # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
+    # and puts the true last one in infos["final_obs"], which is the next_obs the buffer must store.
+    envs = gym.vector.SyncVectorEnv([make_env(args.env_id) for _ in range(args.num_envs)],
+                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
+    obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
+    actor = Actor(obs_dim, action_space, args.hidden_sizes).to(device)
+    qf1 = QNetwork(obs_dim, int(np.prod(action_space.shape)), args.hidden_sizes).to(device)
+    qf2 = QNetwork(obs_dim, int(np.prod(action_space.shape)), args.hidden_sizes).to(device)
+    target_actor, qf1_target, qf2_target = copy.deepcopy(actor), copy.deepcopy(qf1), copy.deepcopy(qf2)
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.policy_lr)
+    q_optimizer = torch.optim.Adam(list(qf1.parameters()) + list(qf2.parameters()), lr=args.q_lr)
+    rb = ReplayBuffer(min(args.buffer_size, args.total_timesteps), obs_dim, action_space.shape, np.float32, args.seed)
+
+    global_step, episodes, q_updates, actor_updates, recent_returns = 0, 0, 0, 0, []
+    start_time = last_print = time.time()
+    obs, _ = envs.reset(seed=args.seed)
+    envs.action_space.seed(args.seed)
+    for iteration in range(1, num_iterations + 1):
+        global_step += args.num_envs
+        if global_step <= args.learning_starts:
+            actions = envs.action_space.sample()
+        else:
+            with torch.no_grad():
+                actions = actor(torch.as_tensor(obs, dtype=torch.float32, device=device))
+                actions += torch.randn_like(actions) * actor.action_scale * args.exploration_noise
+                actions = torch.max(torch.min(actions, actor.high), actor.low).cpu().numpy()
+        next_obs, rewards, terminations, truncations, infos = envs.step(actions)
+
+        if "final_info" in infos:
+            ep = infos["final_info"]["episode"]
+            for i in np.nonzero(infos["final_info"]["_episode"])[0]:
+                episodes += 1
+                recent_returns = (recent_returns + [float(ep["r"][i])])[-100:]
+                writer.add_scalar("charts/episodic_return", ep["r"][i], global_step)
+                writer.add_scalar("charts/episodic_length", ep["l"][i], global_step)
+
+        # Store the true final observation of a finished episode and only `terminations` as done:
+        # a truncated episode's last state still has a future the target must bootstrap from.
+        real_next_obs = next_obs.copy()
+        for i in np.nonzero(terminations | truncations)[0]:
+            real_next_obs[i] = infos["final_obs"][i]
+        rb.add(obs, real_next_obs, actions, rewards, terminations)
+        obs = next_obs
+
+        if global_step > args.learning_starts:
+            data = rb.sample(args.batch_size, device)
+            with torch.no_grad():
+                next_actions = smoothed_target_actions(target_actor, data["next_obs"], args.policy_noise, args.noise_clip)
+                # Clipped double Q (eq. 10): the smaller of the two target critics.
+                next_q = torch.min(qf1_target(data["next_obs"], next_actions), qf2_target(data["next_obs"], next_actions))
+                target_q = data["rewards"] + args.gamma * (1.0 - data["terminations"]) * next_q
+            qf1_a_values, qf2_a_values = qf1(data["obs"], data["actions"]), qf2(data["obs"], data["actions"])
+            qf1_loss, qf2_loss = F.mse_loss(qf1_a_values, target_q), F.mse_loss(qf2_a_values, target_q)
+            qf_loss = qf1_loss + qf2_loss
+            q_optimizer.zero_grad()
+            qf_loss.backward()
+            q_optimizer.step()
+            q_updates += 1
+            if q_updates % args.policy_frequency == 0:
+                actor_loss = -qf1(data["obs"], actor(data["obs"])).mean()  # deterministic policy gradient
+                actor_optimizer.zero_grad()
+                actor_loss.backward()
+                actor_optimizer.step()
+                actor_updates += 1
+                soft_update(target_actor, actor, args.tau)
+                soft_update(qf1_target, qf1, args.tau)
+                soft_update(qf2_target, qf2, args.tau)
+
+            if q_updates % 100 == 0:
+                sps = int(global_step / (time.time() - start_time))
+                metrics = {"charts/SPS": sps, "losses/qf1_loss": qf1_loss.item(), "losses/qf2_loss": qf2_loss.item(),
+                           "losses/qf_loss": qf_loss.item() / 2.0, "losses/q_values": qf1_a_values.mean().item(),
+                           "losses/actor_loss": actor_loss.item()}
+                for tag, value in metrics.items():
+                    writer.add_scalar(tag, value, global_step)
+        if time.time() - last_print > 5.0 or iteration == num_iterations:
+            last_print = time.time()
+            sps = int(global_step / (last_print - start_time))
+            eta = (args.total_timesteps - global_step) / max(sps, 1)
+            recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"
+            print(f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  "
+                  f"ETA {eta / 60:.1f} min", flush=True)
+
+    envs.close()
+    if args.save_model:
+        save_checkpoint(f"runs/{run_name}/{args.exp_name}.pt", actor, qf1, qf2, args, global_step)
+        print(f"model saved to runs/{run_name}/{args.exp_name}.pt")
+    eval_returns = []
+    if args.eval_episodes > 0:
+        video_folder = f"videos/{run_name}" if args.capture_video else None
+        eval_returns = evaluate(actor, args.env_id, args.eval_episodes, args.seed + 10_000, device, video_folder)
+        for episodic_return in eval_returns:
+            writer.add_scalar("eval/episodic_return", episodic_return, global_step)
+        print(f"eval: {np.mean(eval_returns):.2f} +- {np.std(eval_returns):.2f} over {len(eval_returns)} episodes")
+    writer.close()
+    if args.track:
+        wandb.finish()
+    return {"run_name": run_name, "args": args, "global_step": global_step, "iterations": num_iterations,
+            "q_updates": q_updates, "actor_updates": actor_updates, "episodes": episodes,
+            "train_returns": recent_returns, "eval_returns": eval_returns,
+            "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None}
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args))

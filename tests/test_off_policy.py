@@ -1,0 +1,340 @@
+"""Tests every off-policy file (dqn, ddpg, td3, sac) must pass, and their algorithm-specific maths."""
+import copy
+import glob
+import os
+import re
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from conftest import ALGOS, load_algo
+
+OFF_POLICY = ["dqn", "ddpg", "td3", "sac"]
+CONTINUOUS = ["ddpg", "td3", "sac"]
+SMOKE_ENV = {"dqn": "CartPole-v1", "ddpg": "Pendulum-v1", "td3": "Pendulum-v1", "sac": "Pendulum-v1"}
+# Past learning_starts by 300 vector steps: hundreds of critic steps, delayed actor steps and target syncs.
+SMOKE = {"dqn": dict(total_timesteps=700, learning_starts=100, batch_size=32, train_frequency=2,
+                     target_network_frequency=50, hidden_sizes=(32, 32)),
+         "ddpg": dict(total_timesteps=400, learning_starts=100, batch_size=32, hidden_sizes=(32, 32)),
+         "td3": dict(total_timesteps=400, learning_starts=100, batch_size=32, hidden_sizes=(32, 32)),
+         "sac": dict(total_timesteps=400, learning_starts=100, batch_size=32, hidden_sizes=(32, 32))}
+
+
+# ---------------------------------------------------------------- maths
+@pytest.mark.parametrize("algo", OFF_POLICY)
+def test_soft_update_is_polyak_average(algo):
+    module = load_algo(algo)
+    torch.manual_seed(0)
+    target, source = nn.Linear(3, 2), nn.Linear(3, 2)
+    expected = [0.3 * s.detach() + 0.7 * t.detach() for t, s in zip(target.parameters(), source.parameters())]
+    module.soft_update(target, source, 0.3)
+    for t, e in zip(target.parameters(), expected):
+        torch.testing.assert_close(t.detach(), e)
+    module.soft_update(target, source, 1.0)  # tau 1: a hard copy
+    for t, s in zip(target.parameters(), source.parameters()):
+        assert torch.equal(t, s)
+
+
+def test_sac_squashed_gaussian_log_prob_matches_numerical_change_of_variables():
+    sac = load_algo("sac")
+    space = gym.spaces.Box(np.array([-2.0, 0.0, 1.0]), np.array([2.0, 1.0, 5.0]), dtype=np.float32)
+    torch.manual_seed(0)
+    actor = sac.Actor(4, space, (16,)).double()
+    obs = torch.randn(6, 4, dtype=torch.float64)
+    action, log_prob = actor.get_action(obs)
+    mean, log_std = actor.mean_and_log_std(obs)
+    scale, bias = actor.action_scale.double(), actor.action_bias.double()
+    u = torch.atanh((action - bias) / scale)
+    gaussian = torch.distributions.Normal(mean, log_std.exp()).log_prob(u).sum(-1)
+    h = 1e-6  # |da/du| per dimension by central differences of the squashing map u -> tanh(u) * scale + bias
+    jacobian = ((torch.tanh(u + h) - torch.tanh(u - h)) * scale / (2 * h)).abs()
+    torch.testing.assert_close(log_prob, gaussian - jacobian.log().sum(-1), rtol=1e-4, atol=1e-4)
+    assert ((action >= torch.as_tensor(space.low)) & (action <= torch.as_tensor(space.high))).all()
+    # evaluation acts with the squashed mean
+    torch.testing.assert_close(actor(obs), torch.tanh(mean) * scale + bias)
+
+
+def test_td3_smoothed_target_stays_inside_per_dimension_bounds():
+    td3 = load_algo("td3")
+    space = gym.spaces.Box(np.array([-1.0, 0.0, 2.0]), np.array([1.0, 5.0, 3.0]), dtype=np.float32)
+    torch.manual_seed(0)
+    actor = td3.Actor(2, space, (8,))
+    with torch.no_grad():
+        actor.net[-1].weight.mul_(1000.0)  # saturate tanh: mu(s') sits on the bounds
+    next_obs = torch.randn(4096, 2)
+    actions = td3.smoothed_target_actions(actor, next_obs, policy_noise=0.5, noise_clip=0.5)
+    low, high = torch.as_tensor(space.low), torch.as_tensor(space.high)
+    assert ((actions >= low) & (actions <= high)).all()
+    assert (actions == low).any() and (actions == high).any()  # the clip was exercised on both sides
+    # the noise is clipped at noise_clip * half-range per dimension
+    assert ((actions - actor(next_obs)).abs() <= 0.5 * actor.action_scale + 1e-6).all()
+
+
+def test_dqn_target_uses_target_max_and_double_uses_online_argmax():
+    dqn = load_algo("dqn")
+    online, target = nn.Linear(1, 3, bias=True), nn.Linear(1, 3, bias=True)
+    with torch.no_grad():
+        for net in (online, target):
+            net.weight.zero_()
+        online.bias.copy_(torch.tensor([0.0, 5.0, 1.0]))  # online prefers action 1
+        target.bias.copy_(torch.tensor([7.0, 2.0, 3.0]))  # target's max is action 0
+    rewards, next_obs, terms = torch.tensor([1.0, 1.0]), torch.zeros(2, 1), torch.tensor([0.0, 1.0])
+    plain = dqn.td_targets(rewards, next_obs, terms, online, target, 0.5, double_q=False)
+    double = dqn.td_targets(rewards, next_obs, terms, online, target, 0.5, double_q=True)
+    torch.testing.assert_close(plain, torch.tensor([1.0 + 0.5 * 7.0, 1.0]))
+    torch.testing.assert_close(double, torch.tensor([1.0 + 0.5 * 2.0, 1.0]))
+
+
+def test_dqn_linear_schedule():
+    dqn = load_algo("dqn")
+    assert dqn.linear_schedule(1.0, 0.05, 100, 0) == 1.0
+    assert dqn.linear_schedule(1.0, 0.05, 100, 50) == pytest.approx(0.525)
+    assert dqn.linear_schedule(1.0, 0.05, 100, 100) == pytest.approx(0.05)
+    assert dqn.linear_schedule(1.0, 0.05, 100, 1000) == pytest.approx(0.05)
+
+
+# ---------------------------------------------------------------- replay buffer and time limits
+class CounterEnv(gym.Env):
+    """Observation = steps taken so far; terminates after `terminate_at` steps if given."""
+
+    observation_space = gym.spaces.Box(0.0, 100.0, (1,), np.float32)
+
+    def __init__(self, discrete=False, terminate_at=None):
+        self.action_space = gym.spaces.Discrete(2) if discrete else gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.terminate_at, self.t = terminate_at, 0
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        done = self.terminate_at is not None and self.t >= self.terminate_at
+        return np.array([self.t], np.float32), 1.0, done, False, {}
+
+
+for _discrete in (False, True):
+    _kind = "Discrete" if _discrete else "Box"
+    gym.register(f"TestCounterTruncated{_kind}-v0", entry_point=CounterEnv, max_episode_steps=5,
+                 kwargs={"discrete": _discrete})
+    gym.register(f"TestCounterTerminated{_kind}-v0", entry_point=CounterEnv,
+                 kwargs={"discrete": _discrete, "terminate_at": 7})
+
+
+@pytest.mark.parametrize("algo", OFF_POLICY)
+@pytest.mark.parametrize("ending", ["Truncated", "Terminated"])
+def test_buffer_stores_true_final_obs_and_termination_only(algo, ending, monkeypatch):
+    module = load_algo(algo)
+    stored = []
+
+    class Recording(module.ReplayBuffer):
+        def add(self, obs, next_obs, actions, rewards, terminations):
+            stored.extend(zip(obs[:, 0].tolist(), next_obs[:, 0].tolist(), np.asarray(terminations).tolist()))
+            super().add(obs, next_obs, actions, rewards, terminations)
+
+    monkeypatch.setattr(module, "ReplayBuffer", Recording)
+    env_id = f"TestCounter{ending}{'Discrete' if algo == 'dqn' else 'Box'}-v0"
+    out = module.main(module.Args(env_id=env_id, num_envs=2, **{**SMOKE[algo], "total_timesteps": 300}))
+    assert len(stored) == out["global_step"] == 300
+    last = 5 if ending == "Truncated" else 7
+    for obs, next_obs, terminated in stored:
+        assert next_obs == obs + 1  # never the reset observation 0
+        assert terminated == (ending == "Terminated" and next_obs == last)
+    # two envs, 150 vector steps each: every env ends an episode every `last` steps
+    assert sum(next_obs == last for _, next_obs, _ in stored) == 2 * (150 // last)
+
+
+# ---------------------------------------------------------------- smoke and checkpoints
+@pytest.mark.parametrize("algo", OFF_POLICY)
+def test_smoke_train_save_and_evaluate_checkpoint(algo):
+    module = load_algo(algo)
+    out = module.main(module.Args(env_id=SMOKE_ENV[algo], save_model=True, eval_episodes=2, **SMOKE[algo]))
+    a = out["args"]
+    assert out["global_step"] == a.total_timesteps
+    learning_steps = a.total_timesteps - a.learning_starts
+    if algo == "dqn":
+        assert out["updates"] == learning_steps // a.train_frequency
+        assert out["target_updates"] == learning_steps // a.target_network_frequency >= 2
+    else:
+        assert out["q_updates"] == learning_steps >= 200
+        # DDPG: one actor step per critic step; TD3: every second; SAC: two every second (same count)
+        expected = {"ddpg": learning_steps, "td3": learning_steps // 2, "sac": learning_steps}[algo]
+        assert out["actor_updates"] == expected
+    assert out["episodes"] > 0 and len(out["eval_returns"]) == 2
+    path = f"runs/{out['run_name']}/{algo}.pt"
+    assert os.path.isfile(path) and not os.path.exists(path + ".tmp")
+    state = torch.load(path, weights_only=True)
+    assert state["args"]["env_id"] == a.env_id and state["global_step"] == out["global_step"]
+    evaluated = module.main(module.Args(eval_checkpoint=path, eval_episodes=2, seed=a.seed + 10_000))
+    assert evaluated["eval_returns"] == pytest.approx(out["eval_returns"])
+
+
+# Pendulum's torque rescaled from [-2, 2] to [0.5, 3]: bounds that are neither symmetric nor [-1, 1].
+gym.register("TestAsymmetricPendulum-v0", max_episode_steps=200, entry_point=lambda: gym.wrappers.RescaleAction(
+    gym.make("Pendulum-v1").unwrapped, np.float32(0.5), np.float32(3.0)))
+
+
+@pytest.mark.parametrize("algo", CONTINUOUS)
+def test_actions_respect_asymmetric_bounds(algo, monkeypatch):
+    """Box actions are scaled per dimension from low/high: every stored action lies inside them."""
+    module = load_algo(algo)
+    seen = []
+
+    class Recording(module.ReplayBuffer):
+        def add(self, obs, next_obs, actions, rewards, terminations):
+            seen.append(np.array(actions))
+            super().add(obs, next_obs, actions, rewards, terminations)
+
+    monkeypatch.setattr(module, "ReplayBuffer", Recording)
+    module.main(module.Args(env_id="TestAsymmetricPendulum-v0", **SMOKE[algo], eval_episodes=0))
+    actions = np.concatenate(seen)
+    assert actions.min() >= 0.5 and actions.max() <= 3.0
+    assert actions.min() < 1.0 and actions.max() > 2.5  # the range was explored, not a symmetric guess of it
+
+
+# ---------------------------------------------------------------- outputs
+TAGS = {"charts/episodic_return", "charts/episodic_length", "charts/SPS", "losses/q_values", "eval/episodic_return"}
+ALGO_TAGS = {"dqn": {"losses/td_loss", "charts/epsilon"}, "ddpg": {"losses/qf1_loss", "losses/actor_loss"},
+             "td3": {"losses/qf1_loss", "losses/qf2_loss", "losses/qf_loss", "losses/actor_loss"},
+             "sac": {"losses/qf1_loss", "losses/qf2_loss", "losses/qf_loss", "losses/actor_loss", "losses/alpha",
+                     "losses/alpha_loss"}}
+
+
+@pytest.mark.parametrize("algo", OFF_POLICY)
+def test_event_file_holds_documented_tags(algo):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    module = load_algo(algo)
+    out = module.main(module.Args(env_id=SMOKE_ENV[algo], eval_episodes=2, **SMOKE[algo]))
+    acc = EventAccumulator(f"runs/{out['run_name']}")
+    acc.Reload()
+    assert TAGS | ALGO_TAGS[algo] <= set(acc.Tags()["scalars"])
+    assert len(acc.Scalars("eval/episodic_return")) == 2
+    assert len(acc.Scalars("charts/episodic_return")) == out["episodes"]
+
+
+@pytest.mark.parametrize("algo", OFF_POLICY)
+def test_track_offline_and_video(algo, tmp_path):
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in SMOKE[algo].items() if k != "hidden_sizes"]
+    proc = subprocess.run([sys.executable, os.path.join(ALGOS, f"{algo}.py"), "--env-id", SMOKE_ENV[algo],
+                           "--track", "--capture-video", "--eval-episodes", "1", "--hidden-sizes", "32", "32", *flags],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={**os.environ, "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    runs = glob.glob(str(tmp_path / "wandb" / "offline-run-*"))
+    assert len(runs) == 1 and glob.glob(os.path.join(runs[0], "*.wandb"))
+    videos = glob.glob(str(tmp_path / "videos" / "*" / "*.mp4"))
+    assert videos and os.path.getsize(videos[0]) > 0
+
+
+# ---------------------------------------------------------------- bad input
+COMMON_BAD = [
+    (dict(env_id="Pendulm-v1"), "unknown env id 'Pendulm-v1'; did you mean Pendulum-v1"),
+    (dict(env_id="FrozenLake-v1"), "supports flat Box observations"),
+    (dict(total_timesteps=0), "--total-timesteps must be positive"),
+    (dict(batch_size=0), "--batch-size must be positive"),
+    (dict(buffer_size=-1), "--buffer-size must be positive"),
+    (dict(gamma=1.5), "--gamma must be in [0, 1]"),
+    (dict(tau=2.0), "--tau must be in [0, 1]"),
+    (dict(learning_starts=-1), "--learning-starts must be non-negative"),
+    (dict(total_timesteps=100, learning_starts=100), "must exceed --learning-starts"),
+    (dict(eval_checkpoint="missing.pt"), "no checkpoint at missing.pt"),
+]
+ALGO_BAD = {
+    "dqn": [(dict(env_id="Pendulum-v1"), "dqn.py needs Discrete actions; for Box actions use ddpg.py, td3.py or sac.py"),
+            (dict(end_e=1.5), "--end-e must be in [0, 1]"), (dict(train_frequency=0), "--train-frequency must be")],
+    "ddpg": [(dict(env_id="CartPole-v1"), "ddpg.py needs 1-d Box actions; for Discrete actions use dqn.py"),
+             (dict(policy_frequency=0), "--policy-frequency must be positive")],
+    "td3": [(dict(env_id="CartPole-v1"), "td3.py needs 1-d Box actions; for Discrete actions use dqn.py"),
+            (dict(noise_clip=-0.1), "--noise-clip must be non-negative")],
+    "sac": [(dict(env_id="CartPole-v1"), "sac.py needs 1-d Box actions; for Discrete actions use dqn.py"),
+            (dict(alpha=-1.0), "--alpha must be non-negative")],
+}
+
+
+@pytest.mark.parametrize("algo,kwargs,message", [(algo, k, m) for algo in OFF_POLICY
+                                                 for k, m in COMMON_BAD + ALGO_BAD[algo]])
+def test_bad_input_exits_with_message(algo, kwargs, message):
+    module = load_algo(algo)
+    if "env_id" not in kwargs and "eval_checkpoint" not in kwargs:
+        kwargs = {"env_id": SMOKE_ENV[algo], **kwargs}
+    with pytest.raises(SystemExit) as exc:
+        module.main(module.Args(**kwargs))
+    assert message in str(exc.value.code)
+
+
+@pytest.mark.parametrize("algo", OFF_POLICY)
+def test_bad_input_on_command_line_is_one_line_and_nonzero(algo):
+    wrong = "Pendulum-v1" if algo == "dqn" else "CartPole-v1"
+    proc = subprocess.run([sys.executable, os.path.join(ALGOS, f"{algo}.py"), "--env-id", wrong],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize("algo", OFF_POLICY)
+def test_retired_id_maps_to_successor(algo, capsys):
+    module = load_algo(algo)
+    assert module.resolve_env_id("LunarLanderContinuous-v2") == "LunarLanderContinuous-v3"
+    assert "LunarLanderContinuous-v2 is retired" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- determinism
+@pytest.mark.parametrize("algo", OFF_POLICY)
+def test_same_seed_same_results(algo):
+    module = load_algo(algo)
+    kwargs = dict(env_id=SMOKE_ENV[algo], seed=7, eval_episodes=2, **{**SMOKE[algo], "total_timesteps": 600})
+    first, second = module.main(module.Args(**kwargs)), module.main(module.Args(**kwargs))
+    assert first["train_returns"] and first["train_returns"] == second["train_returns"]
+    assert first["eval_returns"] == second["eval_returns"]
+    other = module.main(module.Args(**{**kwargs, "seed": 8}))
+    assert other["train_returns"] != first["train_returns"]
+
+
+# ---------------------------------------------------------------- structure
+def source(algo):
+    return open(os.path.join(ALGOS, f"{algo}.py")).read()
+
+
+@pytest.mark.parametrize("algo", OFF_POLICY)
+def test_file_is_standalone_and_within_budget(algo):
+    text = source(algo)
+    assert len(text.splitlines()) <= 450
+    assert not re.search(r"^\s*(from|import)\s+(algos|vpg|dqn|a2c|ppo_clip|trpo|ddpg|td3|sac|conftest)\b", text, re.M)
+
+
+def test_common_blocks_match_the_on_policy_template():
+    """The common Args fields and help texts, make_env and the env helpers read as in ppo_clip.py."""
+    def help_lines(text):
+        block = text[text.index("class Args:"):text.index("# Algorithm-specific arguments")]
+        return [line for line in block.splitlines() if '"""' in line or ":" in line.split("=")[0]]
+
+    def strip_defaults(lines):
+        return [line.split("=")[0] for line in lines]
+
+    template = source("ppo_clip")
+    env_block = template[template.index("# ---- Environment ----"):template.index("# ---- Networks ----")]
+    for algo in OFF_POLICY:
+        text = source(algo)
+        assert strip_defaults(help_lines(text)) == strip_defaults(help_lines(template)), algo
+        assert env_block in text, algo
+
+
+# ---------------------------------------------------------------- learning
+@pytest.mark.parametrize("algo", CONTINUOUS)
+def test_learns_pendulum(algo):
+    module = load_algo(algo)
+    out = module.main(module.Args(env_id="Pendulum-v1", total_timesteps=15_000, learning_starts=1_000, seed=1,
+                                  eval_episodes=10))
+    assert out["eval_mean_return"] > -250, out["eval_returns"]
+
+
+def test_dqn_learns_cartpole():
+    dqn = load_algo("dqn")
+    out = dqn.main(dqn.Args(env_id="CartPole-v1", total_timesteps=60_000, seed=1, eval_episodes=10))
+    assert out["eval_mean_return"] >= 150, out["eval_returns"]
