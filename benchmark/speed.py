@@ -28,20 +28,43 @@ CASES = {
                       ent_coef=0.01, clip_vloss=True, anneal_lr=True),
          "sb3": dict(n_envs=4, n_steps=128, batch_size=128, n_epochs=4, learning_rate=2.5e-4, ent_coef=0.01,
                      gamma=0.99, gae_lambda=0.95, clip_range=0.2, clip_range_vf=0.2, vf_coef=0.5, max_grad_norm=0.5,
-                     anneal=True, normalize=False)},
+                     anneal=True, normalize=False, net_arch=dict(pi=[64, 64], vf=[64, 64]), tanh=True)},
         {"env_id": "HalfCheetah-v5", "steps": 50_000, "sb3_algo": "PPO",
          "ours": dict(num_envs=1, num_steps=2048, num_minibatches=32, update_epochs=10, learning_rate=3e-4,
                       ent_coef=0.0, clip_vloss=True, anneal_lr=True),
          "sb3": dict(n_envs=1, n_steps=2048, batch_size=64, n_epochs=10, learning_rate=3e-4, ent_coef=0.0,
                      gamma=0.99, gae_lambda=0.95, clip_range=0.2, clip_range_vf=0.2, vf_coef=0.5, max_grad_norm=0.5,
-                     anneal=True, normalize=True)},
+                     anneal=True, normalize=True, net_arch=dict(pi=[64, 64], vf=[64, 64]), tanh=True)},
     ],
     "a2c": [
         {"env_id": "CartPole-v1", "steps": 200_000, "sb3_algo": "A2C",
          "ours": dict(num_envs=16, num_steps=5, learning_rate=7e-4, anneal_lr=True, gae_lambda=1.0, ent_coef=0.01),
          "sb3": dict(n_envs=16, n_steps=5, learning_rate=7e-4, gamma=0.99, gae_lambda=1.0, ent_coef=0.01,
                      vf_coef=0.5, max_grad_norm=0.5, use_rms_prop=True, rms_prop_eps=1e-5,
-                     anneal=True, normalize=False)},
+                     anneal=True, normalize=False, net_arch=dict(pi=[64, 64], vf=[64, 64]), tanh=True)},
+    ],
+    # Off-policy: one gradient step per environment step, learning from step 1000 of 6000, so the
+    # measurement is dominated by the learning phase.
+    "dqn": [
+        {"env_id": "CartPole-v1", "steps": 20_000, "sb3_algo": "DQN",
+         "ours": dict(learning_rate=2.5e-4, buffer_size=10_000, batch_size=128, learning_starts=1000, train_frequency=1,
+                      target_network_frequency=500, tau=1.0, hidden_sizes=(120, 84)),
+         "sb3": dict(learning_rate=2.5e-4, buffer_size=10_000, batch_size=128, learning_starts=1000, train_freq=1,
+                     gradient_steps=1, target_update_interval=500, tau=1.0, gamma=0.99, exploration_fraction=0.5,
+                     exploration_final_eps=0.05, net_arch=[120, 84])},
+    ],
+    "td3": [
+        {"env_id": "HalfCheetah-v5", "steps": 6_000, "sb3_algo": "TD3",
+         "ours": dict(learning_starts=1000, batch_size=256, policy_lr=3e-4, q_lr=3e-4, policy_frequency=2),
+         "sb3": dict(learning_starts=1000, batch_size=256, learning_rate=3e-4, policy_delay=2, train_freq=1,
+                     gradient_steps=1, tau=0.005, gamma=0.99, target_policy_noise=0.2, target_noise_clip=0.5,
+                     action_noise_std=0.1, net_arch=[256, 256])},
+    ],
+    "sac": [
+        {"env_id": "HalfCheetah-v5", "steps": 6_000, "sb3_algo": "SAC",
+         "ours": dict(learning_starts=1000, batch_size=256, policy_lr=3e-4, q_lr=3e-4, policy_frequency=1),
+         "sb3": dict(learning_starts=1000, batch_size=256, learning_rate=3e-4, train_freq=1, gradient_steps=1,
+                     tau=0.005, gamma=0.99, ent_coef="auto", net_arch=[256, 256])},
     ],
 }
 
@@ -55,8 +78,9 @@ if spec["impl"] == "ours":
     import importlib.util
     s = importlib.util.spec_from_file_location("algo", spec["path"])
     algo = importlib.util.module_from_spec(s); s.loader.exec_module(algo)
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in spec["kw"].items()}
     args = algo.Args(env_id=spec["env_id"], total_timesteps=spec["steps"], eval_episodes=0, seed=1,
-                     torch_threads=spec["threads"], **spec["kw"])
+                     torch_threads=spec["threads"], **kw)
     start = time.perf_counter()
     out = algo.main(args)
     steps = out["global_step"]
@@ -65,16 +89,24 @@ else:
     import stable_baselines3
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecNormalize
+    import numpy as np
+    from stable_baselines3.common.noise import NormalActionNoise
     kw = dict(spec["kw"])
-    anneal, normalize = kw.pop("anneal"), kw.pop("normalize")
+    anneal, normalize = kw.pop("anneal", False), kw.pop("normalize", False)
     lr = kw.pop("learning_rate")
+    policy_kwargs = dict(net_arch=kw.pop("net_arch"))
+    if kw.pop("tanh", False):
+        policy_kwargs["activation_fn"] = nn.Tanh
     start = time.perf_counter()
-    env = make_vec_env(spec["env_id"], n_envs=kw.pop("n_envs"), seed=1)
+    env = make_vec_env(spec["env_id"], n_envs=kw.pop("n_envs", 1), seed=1)
     if normalize:
         env = VecNormalize(env, gamma=0.99)
+    if "action_noise_std" in kw:
+        half_range = (env.action_space.high - env.action_space.low) / 2.0
+        kw["action_noise"] = NormalActionNoise(np.zeros_like(half_range), kw.pop("action_noise_std") * half_range)
     model = getattr(stable_baselines3, spec["sb3_algo"])(
         "MlpPolicy", env, learning_rate=(lambda f: f * lr) if anneal else lr, seed=1, device="cpu", verbose=0,
-        policy_kwargs=dict(net_arch=dict(pi=[64, 64], vf=[64, 64]), activation_fn=nn.Tanh), **kw)
+        policy_kwargs=policy_kwargs, **kw)
     model.learn(spec["steps"])
     steps = model.num_timesteps
 print("RESULT", json.dumps({"sps": steps / (time.perf_counter() - start), "steps": steps}))
@@ -84,7 +116,7 @@ print("RESULT", json.dumps({"sps": steps / (time.perf_counter() - start), "steps
 def measure(impl: str, algo: str, case: dict, threads) -> dict:
     spec = {"impl": impl, "env_id": case["env_id"], "steps": case["steps"], "threads": threads,
             "sb3_algo": case["sb3_algo"],
-            "kw": case[impl], "path": os.path.join(ROOT, "algos", f"{algo}.py")}
+            "kw": {k: list(v) if isinstance(v, tuple) else v for k, v in case[impl].items()}, "path": os.path.join(ROOT, "algos", f"{algo}.py")}
     proc = subprocess.run([sys.executable, "-c", WORKER, json.dumps(spec)], capture_output=True, text=True,
                           cwd=os.environ.get("TMPDIR", "/tmp"))
     if proc.returncode != 0:
