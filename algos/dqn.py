@@ -244,6 +244,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     env_id, hidden_sizes = state["args"]["env_id"], tuple(state["args"]["hidden_sizes"])
     probe = gym.make(env_id)
     q_network = QNetwork(int(np.prod(probe.observation_space.shape)), int(probe.action_space.n), hidden_sizes)
+    probe.close()
     q_network.load_state_dict(state["q_network"])
     run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
     video_folder = f"videos/{run_name}-eval" if args.capture_video else None
@@ -263,6 +264,7 @@ def main(args: Args) -> dict:
     except gym.error.Error as e:
         fail(f"cannot create {args.env_id}: {e}")
     check_args(args, probe.observation_space, probe.action_space)
+    probe.close()
     num_iterations = args.total_timesteps // args.num_envs
     run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     if args.track:

@@ -311,6 +311,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     env_id, hidden_sizes = state["args"]["env_id"], tuple(state["args"]["hidden_sizes"])
     probe = gym.make(env_id)
     agent = Agent(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
+    probe.close()
     agent.load_state_dict(state["agent"])
     obs_rms = RunningMeanStd() if state["obs_rms"] is not None else None
     if obs_rms is not None:
@@ -335,6 +336,7 @@ def main(args: Args) -> dict:
     kind = "discrete" if isinstance(probe.action_space, gym.spaces.Discrete) else "box"
     args = dataclasses.replace(args, **{k: v for k, v in DEFAULTS[kind].items() if getattr(args, k) is None})
     check_args(args, probe.observation_space, probe.action_space)
+    probe.close()
     batch_size = args.num_envs * args.num_steps
     minibatch_size = batch_size // args.num_minibatches
     num_iterations = args.total_timesteps // batch_size

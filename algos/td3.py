@@ -254,6 +254,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     env_id, hidden_sizes = state["args"]["env_id"], tuple(state["args"]["hidden_sizes"])
     probe = gym.make(env_id)
     actor = Actor(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
+    probe.close()
     actor.load_state_dict(state["actor"])
     run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
     video_folder = f"videos/{run_name}-eval" if args.capture_video else None
@@ -273,6 +274,7 @@ def main(args: Args) -> dict:
     except gym.error.Error as e:
         fail(f"cannot create {args.env_id}: {e}")
     check_args(args, probe.observation_space, probe.action_space)
+    probe.close()
     num_iterations = args.total_timesteps // args.num_envs
     run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     if args.track:
