@@ -326,11 +326,16 @@ def test_common_blocks_match_the_on_policy_template():
 
 
 # ---------------------------------------------------------------- learning
+# TD3 updates its actor every second step, half as often as DDPG and SAC: with 15k steps seed 1
+# evaluated at -615 (the deterministic policy had not learned every swing-up yet), with 20k at -133.
+PENDULUM_STEPS = {"ddpg": 15_000, "td3": 20_000, "sac": 15_000}
+
+
 @pytest.mark.parametrize("algo", CONTINUOUS)
 def test_learns_pendulum(algo):
     module = load_algo(algo)
-    out = module.main(module.Args(env_id="Pendulum-v1", total_timesteps=15_000, learning_starts=1_000, seed=1,
-                                  eval_episodes=10))
+    out = module.main(module.Args(env_id="Pendulum-v1", total_timesteps=PENDULUM_STEPS[algo], learning_starts=1_000,
+                                  seed=1, eval_episodes=10))
     assert out["eval_mean_return"] > -250, out["eval_returns"]
 
 
