@@ -1,5 +1,6 @@
 import importlib.util
 import os
+import re
 import sys
 
 import pytest
@@ -16,6 +17,24 @@ def load_algo(name: str):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def algo_source(name: str) -> str:
+    return open(os.path.join(ALGOS, f"{name}.py")).read()
+
+
+def assert_standalone(text: str):
+    """No algorithm file imports another file of the project."""
+    assert not re.search(r"^\s*(from|import)\s+(algos|vpg|dqn|a2c|ppo_clip|trpo|ddpg|td3|sac|conftest)\b", text, re.M)
+
+
+def assert_same_seed_same_results(module, kwargs: dict):
+    """Two runs with one seed match exactly; a third with another seed differs."""
+    first, second = module.main(module.Args(**kwargs)), module.main(module.Args(**kwargs))
+    assert first["train_returns"] and first["train_returns"] == second["train_returns"]
+    assert first["eval_returns"] == second["eval_returns"]
+    other = module.main(module.Args(**{**kwargs, "seed": kwargs["seed"] + 1}))
+    assert other["train_returns"] != first["train_returns"]
 
 
 @pytest.fixture(autouse=True)

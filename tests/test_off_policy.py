@@ -2,7 +2,6 @@
 import copy
 import glob
 import os
-import re
 import subprocess
 import sys
 
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from conftest import ALGOS, load_algo
+from conftest import ALGOS, algo_source, assert_same_seed_same_results, assert_standalone, load_algo
 
 OFF_POLICY = ["dqn", "ddpg", "td3", "sac"]
 CONTINUOUS = ["ddpg", "td3", "sac"]
@@ -289,23 +288,15 @@ def test_retired_id_maps_to_successor(algo, capsys):
 def test_same_seed_same_results(algo):
     module = load_algo(algo)
     kwargs = dict(env_id=SMOKE_ENV[algo], seed=7, eval_episodes=2, **{**SMOKE[algo], "total_timesteps": 600})
-    first, second = module.main(module.Args(**kwargs)), module.main(module.Args(**kwargs))
-    assert first["train_returns"] and first["train_returns"] == second["train_returns"]
-    assert first["eval_returns"] == second["eval_returns"]
-    other = module.main(module.Args(**{**kwargs, "seed": 8}))
-    assert other["train_returns"] != first["train_returns"]
+    assert_same_seed_same_results(module, kwargs)
 
 
 # ---------------------------------------------------------------- structure
-def source(algo):
-    return open(os.path.join(ALGOS, f"{algo}.py")).read()
-
-
 @pytest.mark.parametrize("algo", OFF_POLICY)
 def test_file_is_standalone_and_within_budget(algo):
-    text = source(algo)
+    text = algo_source(algo)
     assert len(text.splitlines()) <= 450
-    assert not re.search(r"^\s*(from|import)\s+(algos|vpg|dqn|a2c|ppo_clip|trpo|ddpg|td3|sac|conftest)\b", text, re.M)
+    assert_standalone(text)
 
 
 def test_common_blocks_match_the_on_policy_template():
@@ -317,10 +308,10 @@ def test_common_blocks_match_the_on_policy_template():
     def strip_defaults(lines):
         return [line.split("=")[0] for line in lines]
 
-    template = source("ppo_clip")
+    template = algo_source("ppo_clip")
     env_block = template[template.index("# ---- Environment ----"):template.index("# ---- Networks ----")]
     for algo in OFF_POLICY:
-        text = source(algo)
+        text = algo_source(algo)
         assert strip_defaults(help_lines(text)) == strip_defaults(help_lines(template)), algo
         assert env_block in text, algo
 
