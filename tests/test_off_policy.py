@@ -1,5 +1,4 @@
 """Tests every off-policy file (dqn, ddpg, td3, sac) must pass, and their algorithm-specific maths."""
-import copy
 import glob
 import os
 import subprocess
