@@ -1,22 +1,15 @@
 """VPG: vanilla policy gradient (REINFORCE with reward-to-go and a learned value baseline).
 
-The policy gradient theorem (Williams 1992; Sutton et al. 2000) gives grad J = E[grad log pi(a|s) A],
-estimated from one batch of on-policy experience from `num_envs` parallel environments. As in
-OpenAI Spinning Up's VPG, the advantage A is GAE(lambda) (Schulman et al. 2016, arXiv:1506.02438)
-over a value function V that is fitted to the discounted reward-to-go by `vf_iters` steps of its
-own Adam optimiser; the policy takes exactly one Adam step per batch. Every step past one would
-use data from an older policy without the correction PPO's ratio provides.
-
-Variant: separate tanh actor and critic MLPs with orthogonal init; advantages normalised over the
-batch. Deviation from Spinning Up: a time-limit truncation bootstraps from V(final observation) and
-only a termination ends the return (Pardo et al. 2018); Spinning Up cut both.
-
-Actions: Discrete (categorical policy) or Box (diagonal Gaussian, state-independent log-std), with
-flat Box observations. Defaults: Spinning Up's VPG (4000 steps per batch, here 4 envs x 1000;
-pi_lr 3e-4, vf_lr 1e-3, 80 value steps, gamma 0.99, lambda 0.97), except a policy lr of 3e-3 for
-Discrete actions (measured: CartPole-v1 eval 500 at 200k steps, 158 at 100k with 3e-4). Box adds
-observation and reward normalisation and action clipping ([Discrete, Box] in --help). Any flag
-given overrides its default.
+The policy gradient theorem (Williams 1992) gives grad J = E[grad log pi(a|s) A], estimated from one
+on-policy batch. As in Spinning Up's VPG, A is GAE(lambda) (Schulman et al. 2016) over a value
+function fitted to the reward-to-go by `vf_iters` Adam steps; the policy takes one Adam step per
+batch (a second step would use stale data without PPO's ratio correction). Separate tanh MLPs,
+advantages normalised over the batch. Unlike Spinning Up, a time-limit truncation bootstraps from
+V(final observation); only a termination ends the return (Pardo et al. 2018).
+Actions: Discrete or Box (diagonal Gaussian, state-independent log-std). Defaults: Spinning Up's
+(4 envs x 1000 steps, pi_lr 3e-4, vf_lr 1e-3, 80 value steps, gamma 0.99, lambda 0.97), except policy
+lr 3e-3 for Discrete (measured: CartPole-v1 eval 500 at 200k steps; 158 at 100k with 3e-4). Box adds
+observation/reward normalisation and action clipping ([Discrete, Box] in --help).
 
 Run:    python algos/vpg.py --env-id CartPole-v1
 Eval:   python algos/vpg.py --eval-checkpoint runs/<run_name>/vpg.pt --capture-video
