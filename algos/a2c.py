@@ -38,7 +38,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 import tyro
-from torch.distributions import Categorical, Normal
 from torch.utils.tensorboard import SummaryWriter
 
 
@@ -171,19 +170,27 @@ class Agent(nn.Module):
     def get_value(self, x: torch.Tensor) -> torch.Tensor:
         return self.critic(x).squeeze(-1)
 
-    def distribution(self, x: torch.Tensor):
-        if self.discrete:
-            return Categorical(logits=self.actor(x))
+    def sample(self, x: torch.Tensor) -> torch.Tensor:
+        """An action from pi(.|x). The rollout only samples: log-probs come later in one batched pass."""
+        if self.discrete:  # Gumbel-max trick: argmax(logits + Gumbel noise) is a categorical sample
+            logits = self.actor(x)
+            return torch.argmax(logits - torch.log(-torch.log(torch.rand_like(logits))), -1)
         mean = self.actor_mean(x)
-        return Normal(mean, self.actor_logstd.expand_as(mean).exp())
+        return torch.normal(mean, self.actor_logstd.exp().expand_as(mean))
 
-    def get_action_and_value(self, x: torch.Tensor, action: Optional[torch.Tensor] = None):
-        dist = self.distribution(x)
-        action = dist.sample() if action is None else action
-        logprob, entropy = dist.log_prob(action), dist.entropy()
-        if not self.discrete:  # a diagonal Gaussian factorises: sum the per-dimension terms
-            logprob, entropy = logprob.sum(-1), entropy.sum(-1)
-        return action, logprob, entropy, self.get_value(x)
+    def evaluate_actions(self, x: torch.Tensor, action: torch.Tensor):
+        """log pi(action|x), the entropy of pi(.|x) and V(x). The categorical and diagonal-Gaussian
+        formulas are written out: torch.distributions' per-call overhead outweighs these small MLPs."""
+        if self.discrete:
+            log_probs = torch.log_softmax(self.actor(x), -1)
+            logprob = log_probs.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
+            entropy = -(log_probs.exp() * log_probs).sum(-1)
+        else:  # a diagonal Gaussian factorises: sum the per-dimension terms
+            mean = self.actor_mean(x)
+            log_std = self.actor_logstd.expand_as(mean)
+            logprob = (-0.5 * ((action - mean) / log_std.exp()) ** 2 - log_std - 0.5 * np.log(2 * np.pi)).sum(-1)
+            entropy = (0.5 + 0.5 * np.log(2 * np.pi) + log_std).sum(-1)
+        return logprob, entropy, self.get_value(x)
 
     def act_deterministic(self, x: torch.Tensor) -> torch.Tensor:
         return self.actor(x).argmax(-1) if self.discrete else self.actor_mean(x)
@@ -215,7 +222,7 @@ class RunningMeanStd:
 
 # ---- Helpers ----
 def compute_gae(rewards, values, terminations, truncations, final_values, next_value, gamma, gae_lambda):
-    """GAE(lambda) advantages and lambda-returns of (num_steps, num_envs) tensors.
+    """GAE(lambda) advantages and lambda-returns of (num_steps, num_envs) arrays.
 
     Flags at step t say the episode ended at that transition; under SAME_STEP autoreset the
     observation at t + 1 already belongs to the next episode, so the trace is cut at every end. A
@@ -223,8 +230,8 @@ def compute_gae(rewards, values, terminations, truncations, final_values, next_v
     terminated one has none. `next_value` is V of the observation after the last step.
     """
     rewards = rewards + gamma * final_values * truncations * (1.0 - terminations)
-    not_done = 1.0 - torch.maximum(terminations, truncations)
-    advantages, last_gae = torch.zeros_like(rewards), torch.zeros_like(next_value)
+    not_done = 1.0 - np.maximum(terminations, truncations)
+    advantages, last_gae = np.zeros_like(rewards), np.zeros_like(next_value)
     for t in reversed(range(rewards.shape[0])):
         next_values = next_value if t == rewards.shape[0] - 1 else values[t + 1]
         delta = rewards[t] + gamma * next_values * not_done[t] - values[t]  # TD error, GAE eq. 11
@@ -325,8 +332,6 @@ def main(args: Args) -> dict:
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
-    # Validating distribution arguments costs ~15% of a small-MLP step and guards nothing here.
-    torch.distributions.Distribution.set_default_validate_args(False)
 
     # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
     # and puts the true last one in infos["final_obs"], so there is no dummy step to mask out.
@@ -335,14 +340,15 @@ def main(args: Args) -> dict:
     assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
     obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
     agent = Agent(obs_dim, action_space, args.hidden_sizes).to(device)
-    optimizer = torch.optim.RMSprop(agent.parameters(), lr=args.learning_rate, alpha=0.99, eps=1e-5)
+    optimizer = torch.optim.RMSprop(agent.parameters(), lr=args.learning_rate, alpha=0.99, eps=1e-5, foreach=True)
     obs_rms = RunningMeanStd((obs_dim,)) if args.norm_obs else None
     return_rms, discounted_return = (RunningMeanStd() if args.norm_reward else None), np.zeros(args.num_envs)
 
     shape = (args.num_steps, args.num_envs)
     obs = torch.zeros(shape + (obs_dim,), device=device)
     actions = torch.zeros(shape + action_space.shape, device=device)
-    logprobs, rewards, terminations, truncations, final_values, values = torch.zeros((6,) + shape, device=device)
+    # Per-step scalars stay in numpy until the rollout ends: cheaper than a tensor write per step.
+    rewards, terminations, truncations = np.zeros((3,) + shape, np.float32)
 
     def prepare(raw, update):
         if obs_rms is None:
@@ -360,12 +366,12 @@ def main(args: Args) -> dict:
         if args.anneal_lr:
             optimizer.param_groups[0]["lr"] = (1.0 - (iteration - 1.0) / num_iterations) * args.learning_rate
 
+        final_index, final_obs = [], []  # where truncated episodes ended, and their last observations
         for step in range(args.num_steps):
             global_step += args.num_envs
             obs[step] = next_obs
             with torch.no_grad():
-                action, logprob, _, value = agent.get_action_and_value(next_obs)
-            actions[step], logprobs[step], values[step] = action, logprob, value
+                actions[step] = action = agent.sample(next_obs)
             env_action = action.cpu().numpy()
             if args.clip_action:  # the env sees the clipped action; the log-prob keeps the sampled one
                 env_action = np.clip(env_action, action_space.low, action_space.high)
@@ -385,20 +391,23 @@ def main(args: Args) -> dict:
                 return_rms.update(discounted_return)
                 reward = np.clip(reward / np.sqrt(return_rms.var + 1e-8), -10.0, 10.0)
                 discounted_return[terminated | truncated] = 0.0
-            rewards[step] = torch.as_tensor(reward, dtype=torch.float32, device=device)
-            terminations[step] = torch.as_tensor(terminated, dtype=torch.float32, device=device)
-            truncations[step] = torch.as_tensor(truncated, dtype=torch.float32, device=device)
-            final_values[step] = 0.0
-            cut = np.nonzero(truncated & ~terminated)[0]
-            if len(cut):
-                with torch.no_grad():
-                    final_values[step, cut] = agent.get_value(prepare(np.stack(infos["final_obs"][cut]), update=False))
+            rewards[step], terminations[step], truncations[step] = reward, terminated, truncated
+            for i in np.nonzero(truncated & ~terminated)[0]:
+                final_index.append((step, i))
+                final_obs.append(prepare(infos["final_obs"][i][None], update=False))
             next_obs = prepare(raw_obs, update=True)
 
+        # The parameters did not change during the rollout, so the values of the whole batch come
+        # from one batched pass rather than one small pass per step.
         with torch.no_grad():
-            next_value = agent.get_value(next_obs)
-        advantages, returns = compute_gae(rewards, values, terminations, truncations, final_values,
+            values = agent.get_value(obs)
+            next_value = agent.get_value(next_obs).cpu().numpy()
+            final_values = np.zeros(shape, np.float32)
+            if final_obs:
+                final_values[tuple(zip(*final_index))] = agent.get_value(torch.cat(final_obs)).cpu().numpy()
+        advantages, returns = compute_gae(rewards, values.cpu().numpy(), terminations, truncations, final_values,
                                           next_value, args.gamma, args.gae_lambda)
+        advantages, returns = torch.as_tensor(advantages, device=device), torch.as_tensor(returns, device=device)
         b_obs, b_actions = obs.reshape(-1, obs_dim), actions.reshape((-1,) + action_space.shape)
         b_advantages = advantages.reshape(-1)
         b_returns, b_values = returns.reshape(-1), values.reshape(-1)
@@ -406,14 +415,14 @@ def main(args: Args) -> dict:
             b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
 
         # One step on the whole batch; the rollout ran without autograd, so recompute the forward pass.
-        _, newlogprob, entropy, newvalue = agent.get_action_and_value(b_obs, b_actions)
+        newlogprob, entropy, newvalue = agent.evaluate_actions(b_obs, b_actions)
         pg_loss = -(newlogprob * b_advantages).mean()
         v_loss = ((newvalue - b_returns) ** 2).mean()
         entropy_loss = entropy.mean()
         loss = pg_loss - args.ent_coef * entropy_loss + args.vf_coef * v_loss  # A3C, Algorithm S3
         optimizer.zero_grad()
         loss.backward()
-        nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm)
+        nn.utils.clip_grad_norm_(agent.parameters(), args.max_grad_norm, foreach=True)
         optimizer.step()
         updates += 1
 

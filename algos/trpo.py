@@ -1,18 +1,16 @@
 """TRPO: trust region policy optimisation.
 
-TRPO (Schulman et al. 2015, arXiv:1502.05477) maximises the surrogate L(theta) = E[pi_theta(a|s) /
-pi_old(a|s) A] (eq. 14) subject to a bound on the mean KL(pi_old || pi_theta) <= max_kl. Linearising
-L and taking the KL to second order gives the natural-gradient direction F^-1 g (F the Fisher matrix,
-the KL's Hessian), found by conjugate gradient from Fisher-vector products (double backprop of the
-mean KL, with damping; appendix C); the step is scaled so the quadratic KL model equals max_kl,
-then a backtracking line search keeps the first step that improves L and whose measured mean KL is
-within max_kl; if none does, the policy stays. The value function is fitted separately by
-`vf_iters` Adam steps on the reward-to-go, advantages are GAE(lambda) (Schulman et al. 2016), as in
-OpenAI Spinning Up's TRPO.
+TRPO (Schulman et al. 2015, arXiv:1502.05477) maximises the surrogate L = E[pi(a|s) / pi_old(a|s) A]
+(eq. 14) subject to mean KL(pi_old || pi) <= max_kl. Linear L and a quadratic KL give the natural
+gradient F^-1 g (F the Fisher matrix, the KL's Hessian), found by conjugate gradient on Fisher-vector
+products (double backprop of the mean KL, damped; appendix C); the step is scaled so the quadratic KL
+model equals max_kl, and a backtracking line search keeps the first step that improves L with measured
+KL <= max_kl, or else leaves the policy. As in Spinning Up's TRPO, advantages are GAE(lambda) (Schulman
+et al. 2016) and V is fitted by `vf_iters` Adam steps on the reward-to-go.
 
 Variant: separate tanh actor and critic MLPs with orthogonal init; advantages normalised over the
-batch. Deviation from the paper: a time-limit truncation bootstraps from V(final observation) and
-only a termination ends the return (Pardo et al. 2018).
+batch. Deviation from the paper: a truncation bootstraps from V(final observation); only a
+termination ends the return (Pardo et al. 2018).
 
 Actions: Discrete (categorical policy) or Box (diagonal Gaussian, state-independent log-std), with
 flat Box observations. Defaults: Spinning Up's TRPO (4000 steps per batch, here 4 envs x 1000;
@@ -175,19 +173,33 @@ class Agent(nn.Module):
     def get_value(self, x: torch.Tensor) -> torch.Tensor:
         return self.critic(x).squeeze(-1)
 
-    def distribution(self, x: torch.Tensor):
+    def sample(self, x: torch.Tensor) -> torch.Tensor:
+        """An action from pi(.|x). The rollout only samples: log-probs come later in one batched pass."""
+        if self.discrete:  # Gumbel-max trick: argmax(logits + Gumbel noise) is a categorical sample
+            logits = self.actor(x)
+            return torch.argmax(logits - torch.log(-torch.log(torch.rand_like(logits))), -1)
+        mean = self.actor_mean(x)
+        return torch.normal(mean, self.actor_logstd.exp().expand_as(mean))
+
+    def evaluate_actions(self, x: torch.Tensor, action: torch.Tensor):
+        """log pi(action|x), the entropy of pi(.|x) and V(x). The categorical and diagonal-Gaussian
+        formulas are written out: torch.distributions' per-call overhead outweighs these small MLPs."""
+        if self.discrete:
+            log_probs = torch.log_softmax(self.actor(x), -1)
+            logprob = log_probs.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
+            entropy = -(log_probs.exp() * log_probs).sum(-1)
+        else:  # a diagonal Gaussian factorises: sum the per-dimension terms
+            mean = self.actor_mean(x)
+            log_std = self.actor_logstd.expand_as(mean)
+            logprob = (-0.5 * ((action - mean) / log_std.exp()) ** 2 - log_std - 0.5 * np.log(2 * np.pi)).sum(-1)
+            entropy = (0.5 + 0.5 * np.log(2 * np.pi) + log_std).sum(-1)
+        return logprob, entropy, self.get_value(x)
+
+    def distribution(self, x: torch.Tensor):  # pi(.|x) for torch's KL divergence (the trust region)
         if self.discrete:
             return Categorical(logits=self.actor(x))
         mean = self.actor_mean(x)
         return Normal(mean, self.actor_logstd.expand_as(mean).exp())
-
-    def get_action_and_value(self, x: torch.Tensor, action: Optional[torch.Tensor] = None):
-        dist = self.distribution(x)
-        action = dist.sample() if action is None else action
-        logprob, entropy = dist.log_prob(action), dist.entropy()
-        if not self.discrete:  # a diagonal Gaussian factorises: sum the per-dimension terms
-            logprob, entropy = logprob.sum(-1), entropy.sum(-1)
-        return action, logprob, entropy, self.get_value(x)
 
     def act_deterministic(self, x: torch.Tensor) -> torch.Tensor:
         return self.actor(x).argmax(-1) if self.discrete else self.actor_mean(x)
@@ -219,7 +231,7 @@ class RunningMeanStd:
 
 # ---- Helpers ----
 def compute_gae(rewards, values, terminations, truncations, final_values, next_value, gamma, gae_lambda):
-    """GAE(lambda) advantages and lambda-returns of (num_steps, num_envs) tensors.
+    """GAE(lambda) advantages and lambda-returns of (num_steps, num_envs) arrays.
 
     Flags at step t say the episode ended at that transition; under SAME_STEP autoreset the
     observation at t + 1 already belongs to the next episode, so the trace is cut at every end. A
@@ -227,29 +239,14 @@ def compute_gae(rewards, values, terminations, truncations, final_values, next_v
     terminated one has none. `next_value` is V of the observation after the last step.
     """
     rewards = rewards + gamma * final_values * truncations * (1.0 - terminations)
-    not_done = 1.0 - torch.maximum(terminations, truncations)
-    advantages, last_gae = torch.zeros_like(rewards), torch.zeros_like(next_value)
+    not_done = 1.0 - np.maximum(terminations, truncations)
+    advantages, last_gae = np.zeros_like(rewards), np.zeros_like(next_value)
     for t in reversed(range(rewards.shape[0])):
         next_values = next_value if t == rewards.shape[0] - 1 else values[t + 1]
         delta = rewards[t] + gamma * next_values * not_done[t] - values[t]  # TD error, GAE eq. 11
         last_gae = delta + gamma * gae_lambda * not_done[t] * last_gae  # GAE eq. 16
         advantages[t] = last_gae
     return advantages, advantages + values
-
-
-def compute_returns(rewards, terminations, truncations, final_values, next_value, gamma):
-    """Discounted reward-to-go of (num_steps, num_envs) tensors, the value function's target.
-
-    Same conventions as compute_gae: a truncated episode continues with gamma * V(final observation),
-    a terminated one stops, and the batch's unfinished episodes continue with `next_value`.
-    """
-    rewards = rewards + gamma * final_values * truncations * (1.0 - terminations)
-    not_done = 1.0 - torch.maximum(terminations, truncations)
-    returns, running = torch.zeros_like(rewards), next_value
-    for t in reversed(range(rewards.shape[0])):
-        running = rewards[t] + gamma * not_done[t] * running
-        returns[t] = running
-    return returns
 
 
 def flat_grad(output, params, **kwargs) -> torch.Tensor:
@@ -264,8 +261,7 @@ def mean_kl(old_dist, new_dist, discrete: bool) -> torch.Tensor:
 def fisher_vector_product(agent, params, obs, vector, damping):
     """(F + damping I) v, F the Hessian of the mean KL(old || new) at new = old (TRPO appendix C.1).
 
-    The KL's gradient is zero at new = old, so its Hessian-vector product is the gradient of
-    (grad KL . v): two backward passes, never the matrix itself.
+    The KL's Hessian-vector product is the gradient of (grad KL . v): two backward passes, no matrix.
     """
     with torch.no_grad():
         old_dist = agent.distribution(obs)
@@ -407,14 +403,15 @@ def main(args: Args) -> dict:
     agent = Agent(obs_dim, action_space, args.hidden_sizes).to(device)
     critic_params = list(agent.critic.parameters())
     policy_params = [p for name, p in agent.named_parameters() if not name.startswith("critic.")]
-    value_optimizer = torch.optim.Adam(critic_params, lr=args.vf_lr)
+    value_optimizer = torch.optim.Adam(critic_params, lr=args.vf_lr, fused=True)
     obs_rms = RunningMeanStd((obs_dim,)) if args.norm_obs else None
     return_rms, discounted_return = (RunningMeanStd() if args.norm_reward else None), np.zeros(args.num_envs)
 
     shape = (args.num_steps, args.num_envs)
     obs = torch.zeros(shape + (obs_dim,), device=device)
     actions = torch.zeros(shape + action_space.shape, device=device)
-    logprobs, rewards, terminations, truncations, final_values, values = torch.zeros((6,) + shape, device=device)
+    # Per-step scalars stay in numpy until the rollout ends: cheaper than a tensor write per step.
+    rewards, terminations, truncations = np.zeros((3,) + shape, np.float32)
 
     def prepare(raw, update):
         if obs_rms is None:
@@ -429,12 +426,12 @@ def main(args: Args) -> dict:
     envs.action_space.seed(args.seed)
     next_obs = prepare(next_obs, update=True)
     for iteration in range(1, num_iterations + 1):
+        final_index, final_obs = [], []  # where truncated episodes ended, and their last observations
         for step in range(args.num_steps):
             global_step += args.num_envs
             obs[step] = next_obs
             with torch.no_grad():
-                action, logprob, _, value = agent.get_action_and_value(next_obs)
-            actions[step], logprobs[step], values[step] = action, logprob, value
+                actions[step] = action = agent.sample(next_obs)
             env_action = action.cpu().numpy()
             if args.clip_action:  # the env sees the clipped action; the log-prob keeps the sampled one
                 env_action = np.clip(env_action, action_space.low, action_space.high)
@@ -454,29 +451,35 @@ def main(args: Args) -> dict:
                 return_rms.update(discounted_return)
                 reward = np.clip(reward / np.sqrt(return_rms.var + 1e-8), -10.0, 10.0)
                 discounted_return[terminated | truncated] = 0.0
-            rewards[step] = torch.as_tensor(reward, dtype=torch.float32, device=device)
-            terminations[step] = torch.as_tensor(terminated, dtype=torch.float32, device=device)
-            truncations[step] = torch.as_tensor(truncated, dtype=torch.float32, device=device)
-            final_values[step] = 0.0
-            cut = np.nonzero(truncated & ~terminated)[0]
-            if len(cut):
-                with torch.no_grad():
-                    final_values[step, cut] = agent.get_value(prepare(np.stack(infos["final_obs"][cut]), update=False))
+            rewards[step], terminations[step], truncations[step] = reward, terminated, truncated
+            for i in np.nonzero(truncated & ~terminated)[0]:
+                final_index.append((step, i))
+                final_obs.append(prepare(infos["final_obs"][i][None], update=False))
             next_obs = prepare(raw_obs, update=True)
 
+        # The parameters did not change during the rollout, so the old log-probs and values of the
+        # whole batch come from one batched pass rather than one small pass per step.
         with torch.no_grad():
-            next_value = agent.get_value(next_obs)
-        advantages, returns = compute_gae(rewards, values, terminations, truncations, final_values,
+            logprobs, _, values = agent.evaluate_actions(obs, actions)
+            next_value = agent.get_value(next_obs).cpu().numpy()
+            final_values = np.zeros(shape, np.float32)
+            if final_obs:
+                final_values[tuple(zip(*final_index))] = agent.get_value(torch.cat(final_obs)).cpu().numpy()
+        advantages, returns = compute_gae(rewards, values.cpu().numpy(), terminations, truncations, final_values,
                                           next_value, args.gamma, args.gae_lambda)
-        reward_to_go = compute_returns(rewards, terminations, truncations, final_values, next_value, args.gamma)
+        advantages, returns = torch.as_tensor(advantages, device=device), torch.as_tensor(returns, device=device)
+        # GAE with lambda = 1 telescopes to the discounted reward-to-go, bootstrapped after a truncation
+        # and at the batch's end: the value function's regression target.
+        _, reward_to_go = compute_gae(rewards, values.cpu().numpy(), terminations, truncations, final_values,
+                                      next_value, args.gamma, 1.0)
         b_obs, b_actions = obs.reshape(-1, obs_dim), actions.reshape((-1,) + action_space.shape)
         b_logprobs, b_advantages = logprobs.reshape(-1), advantages.reshape(-1)
-        b_returns, b_values = reward_to_go.reshape(-1), values.reshape(-1)
+        b_returns, b_values = torch.as_tensor(reward_to_go, device=device).reshape(-1), values.reshape(-1)
         if args.norm_adv:
             b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
 
         # Natural-gradient step on the surrogate, as a loss: -mean(pi(a|s) / pi_old(a|s) A) (eq. 14).
-        _, newlogprob, entropy, _ = agent.get_action_and_value(b_obs, b_actions)
+        newlogprob, entropy, _ = agent.evaluate_actions(b_obs, b_actions)
         pg_loss = -((newlogprob - b_logprobs).exp() * b_advantages).mean()
         loss_grad = flat_grad(pg_loss, policy_params)
         step_dir = conjugate_gradient(lambda v: fisher_vector_product(agent, policy_params, b_obs, v, args.cg_damping),
@@ -491,7 +494,7 @@ def main(args: Args) -> dict:
         def loss_and_kl(flat_params):
             nn.utils.vector_to_parameters(flat_params, policy_params)
             with torch.no_grad():
-                _, logprob, _, _ = agent.get_action_and_value(b_obs, b_actions)
+                logprob, _, _ = agent.evaluate_actions(b_obs, b_actions)
                 loss = -((logprob - b_logprobs).exp() * b_advantages).mean()
                 return loss.item(), mean_kl(old_dist, agent.distribution(b_obs), agent.discrete).item()
 

@@ -74,7 +74,7 @@ def test_step_scaled_so_quadratic_kl_model_equals_max_kl():
         agent.actor[-1].weight.mul_(100.0)  # curvature well above the damping
     params = [p for n, p in agent.named_parameters() if not n.startswith("critic.")]
     obs, actions, adv = torch.randn(64, 3, dtype=torch.float64), torch.randint(0, 4, (64,)), torch.randn(64)
-    _, logprob, _, _ = agent.get_action_and_value(obs, actions)
+    logprob, _, _ = agent.evaluate_actions(obs, actions)
     g = trpo.flat_grad((logprob * adv).mean(), params)
     fvp = lambda v: trpo.fisher_vector_product(agent, params, obs, v, 1e-3)  # noqa: E731
     step_dir = trpo.conjugate_gradient(fvp, g, 10)
