@@ -375,8 +375,7 @@ def main(args: Args) -> dict:
     shape = (args.num_steps, args.num_envs)
     obs = torch.zeros(shape + (obs_dim,), device=device)
     actions = torch.zeros(shape + action_space.shape, device=device)
-    # Per-step scalars stay in numpy until the rollout ends: cheaper than a tensor write per step.
-    rewards, terminations, truncations = np.zeros((3,) + shape, np.float32)
+    rewards, terminations, truncations = np.zeros((3,) + shape, np.float32)  # numpy: cheap per-step writes
 
     def prepare(raw, update):
         if obs_rms is None:
@@ -425,8 +424,7 @@ def main(args: Args) -> dict:
                 final_obs.append(prepare(infos["final_obs"][i][None], update=False))
             next_obs = prepare(raw_obs, update=True)
 
-        # The parameters did not change during the rollout, so the old log-probs and values of the
-        # whole batch come from one batched pass rather than one small pass per step.
+        # The weights are fixed during a rollout: old log-probs and values in one batched pass.
         with torch.no_grad():
             logprobs, _, values = agent.evaluate_actions(obs, actions)
             next_value = agent.get_value(next_obs).cpu().numpy()
