@@ -8,17 +8,16 @@ sum of the policy-gradient loss -log pi(a|s) (R - V(s)), the value loss (R - V(s
 bonus (paper sec. 4 and Algorithm S3). Waiting for all envs replaces A3C's lock-free asynchrony and
 gives the same or better results on one machine (OpenAI Baselines' A2C report, 2017).
 
-Variant: separate tanh actor and critic MLPs with orthogonal init sharing one RMSprop optimiser
-(the paper's choice; alpha 0.99, eps 1e-5 as in Baselines), linear learning-rate annealing as in
-the paper, global grad-norm clipping. `gae_lambda` < 1 turns the n-step returns into GAE(lambda).
-Deviation from the paper: a time-limit truncation bootstraps from V(final observation) and only a
-termination ends the return (Pardo et al. 2018).
+Variant: separate tanh actor and critic MLPs with orthogonal init sharing one RMSprop optimiser (the
+paper's choice; alpha 0.99, eps 1e-5 as in Baselines), linear learning-rate annealing as in the paper,
+global grad-norm clipping. `gae_lambda` < 1 turns the n-step returns into GAE(lambda). Deviation from
+the paper: a time-limit truncation bootstraps from V(final observation) and only a termination ends
+the return (Pardo et al. 2018).
 
 Actions: Discrete (categorical policy) or Box (diagonal Gaussian, state-independent log-std), with
-flat Box observations. Defaults: 16 envs x 5 steps, lr 7e-4, gamma 0.99, entropy 0.01, value 0.5,
-grad norm 0.5 (the paper's Atari settings with Baselines' optimiser constants). Box adds
-observation and reward normalisation and action clipping ([Discrete, Box] in --help). Any flag
-given overrides its default.
+flat Box observations. Defaults: 16 envs x 5 steps, lr 7e-4, gamma 0.99, entropy 0.01, value 0.5, grad
+norm 0.5 (the paper's Atari settings with Baselines' optimiser constants). Box adds observation and
+reward normalisation and action clipping ([Discrete, Box] in --help); any flag given overrides them.
 
 Run:    python algos/a2c.py --env-id CartPole-v1
 Eval:   python algos/a2c.py --eval-checkpoint runs/<run_name>/a2c.pt --capture-video
@@ -424,14 +423,15 @@ def main(args: Args) -> dict:
         optimizer.step()
         updates += 1
 
-        var_y = b_returns.var().item()
-        explained_var = float("nan") if var_y == 0 else 1 - (b_returns - b_values).var().item() / var_y
         sps = int(global_step / (time.time() - start_time))
-        metrics = {"charts/learning_rate": optimizer.param_groups[0]["lr"], "charts/SPS": sps,
-                   "losses/value_loss": v_loss.item(), "losses/policy_loss": pg_loss.item(),
-                   "losses/entropy": entropy_loss.item(), "losses/explained_variance": explained_var}
-        for tag, value in metrics.items():
-            writer.add_scalar(tag, value, global_step)
+        if iteration % max(1, 1000 // batch_size) == 0 or iteration == num_iterations:  # every update: ~10% slower
+            var_y = b_returns.var().item()
+            explained_var = float("nan") if var_y == 0 else 1 - (b_returns - b_values).var().item() / var_y
+            metrics = {"charts/learning_rate": optimizer.param_groups[0]["lr"], "charts/SPS": sps,
+                       "losses/value_loss": v_loss.item(), "losses/policy_loss": pg_loss.item(),
+                       "losses/entropy": entropy_loss.item(), "losses/explained_variance": explained_var}
+            for tag, value in metrics.items():
+                writer.add_scalar(tag, value, global_step)
         if time.time() - last_print > 5.0 or iteration == num_iterations:
             last_print, eta = time.time(), (args.total_timesteps - global_step) / max(sps, 1)
             recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"

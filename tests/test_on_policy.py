@@ -262,8 +262,11 @@ def test_event_file_holds_documented_tags(algo):
     acc.Reload()
     assert TAGS | ALGO_TAGS[algo] <= set(acc.Tags()["scalars"])
     assert len(acc.Scalars("eval/episodic_return")) == 2
-    batch = out["args"].num_envs * out["args"].num_steps
-    assert [e.step for e in acc.Scalars("charts/SPS")] == [batch * (i + 1) for i in range(out["iterations"])]
+    batch, n = out["args"].num_envs * out["args"].num_steps, out["iterations"]
+    # Per-update metrics after every update; a2c's small updates log about once per 1000 steps and the last.
+    every = max(1, 1000 // batch) if algo == "a2c" else 1
+    logged = [batch * i for i in range(1, n + 1) if i % every == 0 or i == n]
+    assert [e.step for e in acc.Scalars("charts/SPS")] == logged and len(logged) >= 2
     assert len(acc.Scalars("charts/episodic_return")) == out["episodes"]
 
 
