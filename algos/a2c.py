@@ -424,7 +424,7 @@ def main(args: Args) -> dict:
         updates += 1
 
         sps = int(global_step / (time.time() - start_time))
-        if iteration % max(1, 1000 // batch_size) == 0 or iteration == num_iterations:  # logging every update costs ~10%
+        if iteration % max(1, 1000 // batch_size) == 0 or iteration == num_iterations:  # logging every update costs ~15%
             var_y = b_returns.var().item()
             explained_var = float("nan") if var_y == 0 else 1 - (b_returns - b_values).var().item() / var_y
             metrics = {"charts/learning_rate": optimizer.param_groups[0]["lr"], "charts/SPS": sps,
