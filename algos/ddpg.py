@@ -27,7 +27,6 @@ import difflib
 import os
 import random
 import time
-from dataclasses import dataclass
 from typing import Optional
 
 import gymnasium as gym
@@ -40,7 +39,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 
 # ---- Args ----
-@dataclass
+@dataclasses.dataclass
 class Args:
     exp_name: str = os.path.basename(__file__)[: -len(".py")]
     """name of this experiment, used in the run name and the checkpoint file name"""

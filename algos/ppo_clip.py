@@ -1,21 +1,18 @@
 """PPO-Clip: proximal policy optimisation with the clipped surrogate objective.
 
-PPO (Schulman et al. 2017, arXiv:1707.06347) collects a batch of on-policy experience from
-`num_envs` parallel environments, estimates advantages with GAE(lambda) (Schulman et al. 2016,
-arXiv:1506.02438), then takes several epochs of minibatch Adam steps on the clipped surrogate
-L^CLIP (paper eq. 7) plus a value loss and an entropy bonus (eq. 9). The clip removes the incentive
-to move the probability ratio outside [1 - eps, 1 + eps], a cheap stand-in for TRPO's trust region.
+PPO (Schulman et al. 2017, arXiv:1707.06347) collects a batch from `num_envs` parallel environments,
+estimates advantages with GAE(lambda) (Schulman et al. 2016, arXiv:1506.02438), then takes several
+epochs of minibatch Adam steps on the clipped surrogate L^CLIP (eq. 7) plus a value loss and an entropy
+bonus (eq. 9). The clip removes the incentive to move the ratio pi/pi_old outside [1 - eps, 1 + eps],
+a cheap stand-in for TRPO's trust region. Variant: separate tanh actor and critic MLPs (orthogonal
+init), one Adam optimiser, advantages normalised per minibatch, optional clipped value loss, grad-norm
+clipping and KL early stop. Deviation: a truncation bootstraps from V(final observation); only a
+termination ends the return (Pardo et al. 2018).
 
-Variant: separate tanh actor and critic MLPs with orthogonal init and one Adam optimiser;
-advantages normalised per minibatch; optional clipped value loss, global grad-norm clipping and
-early stop on approximate KL. Deviation from the paper's code: a time-limit truncation bootstraps
-from V(final observation) and only a termination ends the return (Pardo et al. 2018).
-
-Actions: Discrete (categorical policy) or Box (diagonal Gaussian, state-independent log-std), with
-flat Box observations. Defaults depend on the action space ([Discrete, Box] in --help). Discrete:
-CleanRL ppo.py's classic-control settings. Box: the paper's MuJoCo settings (Table 3: 2048 steps,
-10 epochs, minibatch 64, lr 3e-4, lambda 0.95) with observation and reward normalisation and action
-clipping, as in OpenAI Baselines' MuJoCo PPO. Any flag given overrides its default.
+Actions: Discrete (categorical) or Box (diagonal Gaussian, state-independent log-std); flat Box
+observations. Defaults by action space ([Discrete, Box] in --help): CleanRL ppo.py's classic-control
+settings; the paper's MuJoCo settings (Table 3) with Baselines' observation/reward normalisation and
+action clipping. Any flag given overrides its default.
 
 Run:    python algos/ppo_clip.py --env-id LunarLander-v2
 Eval:   python algos/ppo_clip.py --eval-checkpoint runs/<run_name>/ppo_clip.pt --capture-video
@@ -27,7 +24,6 @@ import difflib
 import os
 import random
 import time
-from dataclasses import dataclass
 from typing import Optional
 
 import gymnasium as gym
@@ -39,7 +35,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 
 # ---- Args ----
-@dataclass
+@dataclasses.dataclass
 class Args:
     exp_name: str = os.path.basename(__file__)[: -len(".py")]
     """name of this experiment, used in the run name and the checkpoint file name"""
@@ -209,8 +205,10 @@ class Agent(nn.Module):
 class RunningMeanStd:
     """Running mean and variance of a stream of batches (Chan et al. 1979 parallel update)."""
 
-    def __init__(self, shape: tuple[int, ...] = ()):
+    def __init__(self, shape: tuple[int, ...] = (), state: Optional[dict] = None):
         self.mean, self.var, self.count = np.zeros(shape), np.ones(shape), 1e-4
+        if state is not None:  # a checkpoint's statistics (see state_dict)
+            self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
 
     def update(self, x: np.ndarray):
         batch_mean, batch_var, n = x.mean(0), x.var(0), x.shape[0]
@@ -225,19 +223,13 @@ class RunningMeanStd:
     def state_dict(self) -> dict:
         return {"mean": torch.as_tensor(self.mean), "var": torch.as_tensor(self.var), "count": self.count}
 
-    def load_state_dict(self, state: dict):
-        self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
-
 
 # ---- Helpers ----
 def compute_gae(rewards, values, terminations, truncations, final_values, next_value, gamma, gae_lambda):
-    """GAE(lambda) advantages and lambda-returns of (num_steps, num_envs) arrays.
-
-    Flags at step t say the episode ended at that transition; under SAME_STEP autoreset the
-    observation at t + 1 already belongs to the next episode, so the trace is cut at every end. A
-    truncated step still has a future, worth gamma * V(final observation) (`final_values`); a
-    terminated one has none. `next_value` is V of the observation after the last step.
-    """
+    """GAE(lambda) advantages and lambda-returns of (num_steps, num_envs) arrays. Flags at step t mark
+    an episode that ended at that transition; under SAME_STEP autoreset obs t + 1 already starts the next
+    one, so the trace is cut there. A truncated step keeps a future worth gamma * V(final observation)
+    (`final_values`), a terminated one none. `next_value` is V of the observation after the last step."""
     rewards = rewards + gamma * final_values * truncations * (1.0 - terminations)
     not_done = 1.0 - np.maximum(terminations, truncations)
     advantages, last_gae = np.zeros_like(rewards), np.zeros_like(next_value)
@@ -320,9 +312,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     agent = Agent(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
     probe.close()
     agent.load_state_dict(state["agent"])
-    obs_rms = RunningMeanStd() if state["obs_rms"] is not None else None
-    if obs_rms is not None:
-        obs_rms.load_state_dict(state["obs_rms"])
+    obs_rms = RunningMeanStd(state=state["obs_rms"]) if state["obs_rms"] is not None else None
     run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
     video_folder = f"videos/{run_name}-eval" if args.capture_video else None
     returns = evaluate(agent, obs_rms, env_id, args.eval_episodes, args.seed, torch.device("cpu"), video_folder)

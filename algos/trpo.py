@@ -1,22 +1,18 @@
 """TRPO: trust region policy optimisation.
 
 TRPO (Schulman et al. 2015, arXiv:1502.05477) maximises the surrogate L = E[pi(a|s) / pi_old(a|s) A]
-(eq. 14) subject to mean KL(pi_old || pi) <= max_kl. Linear L and a quadratic KL give the natural
-gradient F^-1 g (F the Fisher matrix, the KL's Hessian), found by conjugate gradient on Fisher-vector
-products (double backprop of the mean KL, damped; appendix C); the step is scaled so the quadratic KL
-model equals max_kl, and a backtracking line search keeps the first step that improves L with measured
-KL <= max_kl, or else leaves the policy. As in Spinning Up's TRPO, advantages are GAE(lambda) (Schulman
-et al. 2016) and V is fitted by `vf_iters` Adam steps on the reward-to-go.
+(eq. 14) subject to mean KL(pi_old || pi) <= max_kl. Linear L and quadratic KL give the natural gradient
+F^-1 g (F the KL's Hessian, the Fisher matrix), solved by conjugate gradient on damped Fisher-vector
+products (appendix C), scaled so the quadratic KL model equals max_kl; a backtracking line search keeps
+the first step that improves L with measured KL <= max_kl, or else leaves the policy. As in Spinning
+Up's TRPO, advantages are GAE(lambda) (Schulman et al. 2016), normalised over the batch, and V is
+fitted by `vf_iters` Adam steps on the reward-to-go. Separate tanh actor and critic MLPs. Deviation: a
+truncation bootstraps from V(final observation); only a termination ends the return (Pardo et al. 2018).
 
-Variant: separate tanh actor and critic MLPs with orthogonal init; advantages normalised over the
-batch. Deviation from the paper: a truncation bootstraps from V(final observation); only a
-termination ends the return (Pardo et al. 2018).
-
-Actions: Discrete (categorical policy) or Box (diagonal Gaussian, state-independent log-std), with
-flat Box observations. Defaults: Spinning Up's TRPO (4000 steps per batch, here 4 envs x 1000;
-max_kl 0.01, damping 0.1, 10 CG iterations, 10 backtracks by 0.8, vf_lr 1e-3, 80 value steps,
-gamma 0.99, lambda 0.97). Box adds observation and reward normalisation and action clipping
-([Discrete, Box] in --help). Any flag given overrides its default.
+Actions: Discrete (categorical) or Box (diagonal Gaussian, state-independent log-std); flat Box
+observations. Defaults: Spinning Up's TRPO (4000 steps per batch as 4 envs x 1000, max_kl 0.01, damping
+0.1, 10 CG iterations, 10 backtracks by 0.8, vf_lr 1e-3, 80 value steps, gamma 0.99, lambda 0.97); Box
+adds observation/reward normalisation and action clipping ([Discrete, Box] in --help).
 
 Run:    python algos/trpo.py --env-id LunarLander-v2
 Eval:   python algos/trpo.py --eval-checkpoint runs/<run_name>/trpo.pt --capture-video
@@ -28,7 +24,6 @@ import difflib
 import os
 import random
 import time
-from dataclasses import dataclass
 from typing import Optional
 
 import gymnasium as gym
@@ -41,7 +36,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 
 # ---- Args ----
-@dataclass
+@dataclasses.dataclass
 class Args:
     exp_name: str = os.path.basename(__file__)[: -len(".py")]
     """name of this experiment, used in the run name and the checkpoint file name"""
@@ -209,8 +204,10 @@ class Agent(nn.Module):
 class RunningMeanStd:
     """Running mean and variance of a stream of batches (Chan et al. 1979 parallel update)."""
 
-    def __init__(self, shape: tuple[int, ...] = ()):
+    def __init__(self, shape: tuple[int, ...] = (), state: Optional[dict] = None):
         self.mean, self.var, self.count = np.zeros(shape), np.ones(shape), 1e-4
+        if state is not None:  # a checkpoint's statistics (see state_dict)
+            self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
 
     def update(self, x: np.ndarray):
         batch_mean, batch_var, n = x.mean(0), x.var(0), x.shape[0]
@@ -225,19 +222,13 @@ class RunningMeanStd:
     def state_dict(self) -> dict:
         return {"mean": torch.as_tensor(self.mean), "var": torch.as_tensor(self.var), "count": self.count}
 
-    def load_state_dict(self, state: dict):
-        self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
-
 
 # ---- Helpers ----
 def compute_gae(rewards, values, terminations, truncations, final_values, next_value, gamma, gae_lambda):
-    """GAE(lambda) advantages and lambda-returns of (num_steps, num_envs) arrays.
-
-    Flags at step t say the episode ended at that transition; under SAME_STEP autoreset the
-    observation at t + 1 already belongs to the next episode, so the trace is cut at every end. A
-    truncated step still has a future, worth gamma * V(final observation) (`final_values`); a
-    terminated one has none. `next_value` is V of the observation after the last step.
-    """
+    """GAE(lambda) advantages and lambda-returns of (num_steps, num_envs) arrays. Flags at step t mark
+    an episode that ended at that transition; under SAME_STEP autoreset obs t + 1 already starts the next
+    one, so the trace is cut there. A truncated step keeps a future worth gamma * V(final observation)
+    (`final_values`), a terminated one none. `next_value` is V of the observation after the last step."""
     rewards = rewards + gamma * final_values * truncations * (1.0 - terminations)
     not_done = 1.0 - np.maximum(terminations, truncations)
     advantages, last_gae = np.zeros_like(rewards), np.zeros_like(next_value)
@@ -259,10 +250,8 @@ def mean_kl(old_dist, new_dist, discrete: bool) -> torch.Tensor:
 
 
 def fisher_vector_product(agent, params, obs, vector, damping):
-    """(F + damping I) v, F the Hessian of the mean KL(old || new) at new = old (TRPO appendix C.1).
-
-    The KL's Hessian-vector product is the gradient of (grad KL . v): two backward passes, no matrix.
-    """
+    """(F + damping I) v, F the Hessian of the mean KL(old || new) at new = old (TRPO appendix C.1):
+    the gradient of (grad KL . v), two backward passes and no matrix."""
     with torch.no_grad():
         old_dist = agent.distribution(obs)
     kl = mean_kl(old_dist, agent.distribution(obs), agent.discrete)
@@ -352,9 +341,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     agent = Agent(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
     probe.close()
     agent.load_state_dict(state["agent"])
-    obs_rms = RunningMeanStd() if state["obs_rms"] is not None else None
-    if obs_rms is not None:
-        obs_rms.load_state_dict(state["obs_rms"])
+    obs_rms = RunningMeanStd(state=state["obs_rms"]) if state["obs_rms"] is not None else None
     run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
     video_folder = f"videos/{run_name}-eval" if args.capture_video else None
     returns = evaluate(agent, obs_rms, env_id, args.eval_episodes, args.seed, torch.device("cpu"), video_folder)
@@ -539,7 +526,8 @@ def main(args: Args) -> dict:
     if args.track:
         wandb.finish()
     return {"run_name": run_name, "args": args, "global_step": global_step, "iterations": num_iterations,
-            "updates": updates, "value_updates": num_iterations * args.vf_iters, "episodes": episodes, "train_returns": recent_returns, "eval_returns": eval_returns,
+            "updates": updates, "value_updates": num_iterations * args.vf_iters, "episodes": episodes,
+            "train_returns": recent_returns, "eval_returns": eval_returns,
             "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None}
 
 

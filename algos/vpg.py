@@ -21,7 +21,6 @@ import difflib
 import os
 import random
 import time
-from dataclasses import dataclass
 from typing import Optional
 
 import gymnasium as gym
@@ -33,7 +32,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 
 # ---- Args ----
-@dataclass
+@dataclasses.dataclass
 class Args:
     exp_name: str = os.path.basename(__file__)[: -len(".py")]
     """name of this experiment, used in the run name and the checkpoint file name"""
@@ -187,8 +186,10 @@ class Agent(nn.Module):
 class RunningMeanStd:
     """Running mean and variance of a stream of batches (Chan et al. 1979 parallel update)."""
 
-    def __init__(self, shape: tuple[int, ...] = ()):
+    def __init__(self, shape: tuple[int, ...] = (), state: Optional[dict] = None):
         self.mean, self.var, self.count = np.zeros(shape), np.ones(shape), 1e-4
+        if state is not None:  # a checkpoint's statistics (see state_dict)
+            self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
 
     def update(self, x: np.ndarray):
         batch_mean, batch_var, n = x.mean(0), x.var(0), x.shape[0]
@@ -203,19 +204,13 @@ class RunningMeanStd:
     def state_dict(self) -> dict:
         return {"mean": torch.as_tensor(self.mean), "var": torch.as_tensor(self.var), "count": self.count}
 
-    def load_state_dict(self, state: dict):
-        self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
-
 
 # ---- Helpers ----
 def compute_gae(rewards, values, terminations, truncations, final_values, next_value, gamma, gae_lambda):
-    """GAE(lambda) advantages and lambda-returns of (num_steps, num_envs) arrays.
-
-    Flags at step t say the episode ended at that transition; under SAME_STEP autoreset the
-    observation at t + 1 already belongs to the next episode, so the trace is cut at every end. A
-    truncated step still has a future, worth gamma * V(final observation) (`final_values`); a
-    terminated one has none. `next_value` is V of the observation after the last step.
-    """
+    """GAE(lambda) advantages and lambda-returns of (num_steps, num_envs) arrays. Flags at step t mark
+    an episode that ended at that transition; under SAME_STEP autoreset obs t + 1 already starts the next
+    one, so the trace is cut there. A truncated step keeps a future worth gamma * V(final observation)
+    (`final_values`), a terminated one none. `next_value` is V of the observation after the last step."""
     rewards = rewards + gamma * final_values * truncations * (1.0 - terminations)
     not_done = 1.0 - np.maximum(terminations, truncations)
     advantages, last_gae = np.zeros_like(rewards), np.zeros_like(next_value)
@@ -280,9 +275,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     agent = Agent(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
     probe.close()
     agent.load_state_dict(state["agent"])
-    obs_rms = RunningMeanStd() if state["obs_rms"] is not None else None
-    if obs_rms is not None:
-        obs_rms.load_state_dict(state["obs_rms"])
+    obs_rms = RunningMeanStd(state=state["obs_rms"]) if state["obs_rms"] is not None else None
     run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
     video_folder = f"videos/{run_name}-eval" if args.capture_video else None
     returns = evaluate(agent, obs_rms, env_id, args.eval_episodes, args.seed, torch.device("cpu"), video_folder)
@@ -450,7 +443,8 @@ def main(args: Args) -> dict:
     if args.track:
         wandb.finish()
     return {"run_name": run_name, "args": args, "global_step": global_step, "iterations": num_iterations,
-            "updates": updates, "value_updates": updates * args.vf_iters, "episodes": episodes, "train_returns": recent_returns, "eval_returns": eval_returns,
+            "updates": updates, "value_updates": updates * args.vf_iters, "episodes": episodes,
+            "train_returns": recent_returns, "eval_returns": eval_returns,
             "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None}
 
 
