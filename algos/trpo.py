@@ -90,6 +90,8 @@ class Args:
     """line-search steps tried: full step, then shrunk by backtrack_coeff each time"""
     backtrack_coeff: float = 0.8
     """shrink factor of the line search"""
+    ent_coef: float = 0.0
+    """entropy bonus coefficient in the surrogate (the paper has none; OpenAI Baselines' TRPO entcoeff)"""
     norm_adv: bool = True
     """normalise advantages over the batch"""
     norm_obs: Optional[bool] = None
@@ -274,6 +276,12 @@ def conjugate_gradient(matrix_vector_product, b, iters, residual_tol=1e-10):
     return x
 
 
+def surrogate_loss(logprob, old_logprob, advantages, entropy, ent_coef):
+    """The surrogate as a loss, -mean(pi(a|s) / pi_old(a|s) A) (eq. 14), minus an optional entropy bonus;
+    the natural gradient and the line search use this same objective, as Baselines' TRPO does."""
+    return -((logprob - old_logprob).exp() * advantages).mean() - ent_coef * entropy.mean()
+
+
 def line_search(loss_and_kl, old_params, full_step, max_kl, backtrack_iters, backtrack_coeff):
     """Backtracking line search (TRPO sec. 6): the first of full_step * backtrack_coeff^i that lowers
     the surrogate loss and keeps the measured mean KL <= max_kl. Returns (params, i); (None, i) if
@@ -313,7 +321,7 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
         fail(f"{args.env_id} has actions {action_space}; {os.path.basename(__file__)} supports Discrete and 1-d Box actions")
     checks = [(k, "positive", lambda v: v > 0) for k in ["total_timesteps", "num_envs", "num_steps",
               "vf_iters", "torch_threads", "vf_lr", "max_kl", "cg_iters", "backtrack_iters"]]
-    checks += [(k, "non-negative", lambda v: v >= 0) for k in ["eval_episodes", "cg_damping"]]
+    checks += [(k, "non-negative", lambda v: v >= 0) for k in ["eval_episodes", "cg_damping", "ent_coef"]]
     checks += [(k, "in [0, 1]", lambda v: 0 <= v <= 1) for k in ["gamma", "gae_lambda"]]
     checks += [("backtrack_coeff", "in (0, 1)", lambda v: 0 < v < 1)]
     checks += [("hidden_sizes", "positive", lambda v: len(v) > 0 and min(v) > 0)]
@@ -462,9 +470,9 @@ def main(args: Args) -> dict:
         if args.norm_adv:
             b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
 
-        # Natural-gradient step on the surrogate, as a loss: -mean(pi(a|s) / pi_old(a|s) A) (eq. 14).
+        # Natural-gradient step on the surrogate.
         newlogprob, entropy, _ = agent.evaluate_actions(b_obs, b_actions)
-        pg_loss = -((newlogprob - b_logprobs).exp() * b_advantages).mean()
+        pg_loss = surrogate_loss(newlogprob, b_logprobs, b_advantages, entropy, args.ent_coef)
         loss_grad = flat_grad(pg_loss, policy_params)
         step_dir = conjugate_gradient(lambda v: fisher_vector_product(agent, policy_params, b_obs, v, args.cg_damping),
                                       -loss_grad, args.cg_iters)
@@ -478,8 +486,8 @@ def main(args: Args) -> dict:
         def loss_and_kl(flat_params):
             nn.utils.vector_to_parameters(flat_params, policy_params)
             with torch.no_grad():
-                logprob, _, _ = agent.evaluate_actions(b_obs, b_actions)
-                loss = -((logprob - b_logprobs).exp() * b_advantages).mean()
+                logprob, ent, _ = agent.evaluate_actions(b_obs, b_actions)
+                loss = surrogate_loss(logprob, b_logprobs, b_advantages, ent, args.ent_coef)
                 return loss.item(), mean_kl(old_dist, agent.distribution(b_obs), agent.discrete).item()
 
         new_params, backtrack_iters = line_search(loss_and_kl, old_params, full_step, args.max_kl,

@@ -313,7 +313,8 @@ ALGO_BAD = {
     "a2c": [(dict(env_id="CartPole-v1", learning_rate=0.0), "--learning-rate must be positive"),
             (dict(env_id="CartPole-v1", ent_coef=-0.1), "--ent-coef must be non-negative")],
     "trpo": [(dict(env_id="CartPole-v1", max_kl=0.0), "--max-kl must be positive"),
-             (dict(env_id="CartPole-v1", backtrack_coeff=1.5), "--backtrack-coeff must be in (0, 1)")],
+             (dict(env_id="CartPole-v1", backtrack_coeff=1.5), "--backtrack-coeff must be in (0, 1)"),
+             (dict(env_id="CartPole-v1", ent_coef=-0.1), "--ent-coef must be non-negative")],
 }
 
 
