@@ -4,10 +4,13 @@ TRPO (Schulman et al. 2015, arXiv:1502.05477) maximises the surrogate L = E[pi(a
 (eq. 14) subject to mean KL(pi_old || pi) <= max_kl. Linear L and quadratic KL give the natural gradient
 F^-1 g (F the KL's Hessian, the Fisher matrix), solved by conjugate gradient on damped Fisher-vector
 products (appendix C), scaled so the quadratic KL model equals max_kl; a backtracking line search keeps
-the first step that improves L with measured KL <= max_kl, or else leaves the policy. As in Spinning
-Up's TRPO, advantages are GAE(lambda) (Schulman et al. 2016), normalised over the batch, and V is
-fitted by `vf_iters` Adam steps on the reward-to-go. Separate tanh actor and critic MLPs. Deviation: a
-truncation bootstraps from V(final observation); only a termination ends the return (Pardo et al. 2018).
+the first step that improves L with measured KL <= max_kl, or else leaves the policy. Advantages are
+GAE(lambda) (Schulman et al. 2016), normalised over the batch; V is fitted by `vf_iters` full-batch Adam
+steps on the lambda-returns (advantage + V, as in ppo_clip.py). Spinning Up's TRPO regresses V on the
+noisier reward-to-go; with that target 2 of 12 LunarLander seeds of benchmark/trpo.sh hovered below 200,
+with the lambda-returns none (benchmark/results/trpo.md). Separate tanh actor and critic MLPs.
+Deviation: a truncation bootstraps from V(final observation); only a termination ends the return
+(Pardo et al. 2018).
 
 Actions: Discrete (categorical) or Box (diagonal Gaussian, state-independent log-std); flat Box
 observations. Defaults: Spinning Up's TRPO (4000 steps per batch as 4 envs x 1000, max_kl 0.01, damping
@@ -461,12 +464,9 @@ def main(args: Args) -> dict:
         advantages, returns = compute_gae(rewards, values.cpu().numpy(), terminations, truncations, final_values,
                                           next_value, args.gamma, args.gae_lambda)
         advantages, returns = torch.as_tensor(advantages, device=device), torch.as_tensor(returns, device=device)
-        # GAE(lambda = 1) returns = the bootstrapped discounted reward-to-go, the value target.
-        _, reward_to_go = compute_gae(rewards, values.cpu().numpy(), terminations, truncations, final_values,
-                                      next_value, args.gamma, 1.0)
         b_obs, b_actions = obs.reshape(-1, obs_dim), actions.reshape((-1,) + action_space.shape)
         b_logprobs, b_advantages = logprobs.reshape(-1), advantages.reshape(-1)
-        b_returns, b_values = torch.as_tensor(reward_to_go, device=device).reshape(-1), values.reshape(-1)
+        b_returns, b_values = returns.reshape(-1), values.reshape(-1)
         if args.norm_adv:
             b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
 
@@ -496,7 +496,7 @@ def main(args: Args) -> dict:
         updates += new_params is not None
         with torch.no_grad():
             kl = mean_kl(old_dist, agent.distribution(b_obs), agent.discrete)
-        # Regression of V on the reward-to-go, full batch, with its own optimiser (Spinning Up VPG).
+        # Regression of V on the lambda-returns, full batch, with its own optimiser.
         for _ in range(args.vf_iters):
             v_loss = ((agent.get_value(b_obs) - b_returns) ** 2).mean()
             value_optimizer.zero_grad()

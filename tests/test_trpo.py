@@ -1,5 +1,5 @@
-"""TRPO-specific maths: conjugate gradient, Fisher-vector products, the step size, the surrogate and the
-line search."""
+"""TRPO-specific maths: conjugate gradient, Fisher-vector products, the step size, the surrogate, the
+line search and the value target."""
 import math
 
 import gymnasium as gym
@@ -132,3 +132,34 @@ def test_entropy_bonus_reaches_the_update():
         state = torch.load(f"runs/{out['run_name']}/trpo.pt", weights_only=True)
         log_stds.append(state["agent"]["actor_logstd"].mean().item())
     assert log_stds[1] > log_stds[0] + 0.01
+
+
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing")  # the states need no gradient here
+def test_value_target_is_the_lambda_returns(monkeypatch):
+    """The critic regresses on the GAE(lambda) returns of the batch, not on the reward-to-go (lambda = 1).
+    The target is read back from the value step itself: for the loss mean((V - y)^2) over N states the
+    gradient reaching the critic's output is 2 (V - y) / N, so y = V - N/2 * dLoss/dV."""
+    returns, targets = [], []
+    real_gae = trpo.compute_gae
+
+    def spy_gae(*args):
+        advantages, lambda_returns = real_gae(*args)
+        returns.append(torch.as_tensor(lambda_returns).reshape(-1))
+        return advantages, lambda_returns
+
+    real_init = trpo.Agent.__init__
+
+    def init_with_hooks(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        last = {}
+        self.critic.register_forward_hook(lambda module, inputs, output: last.update(v=output.detach()))
+        self.critic.register_full_backward_hook(lambda module, grad_in, grad_out: targets.append(
+            (last["v"] - grad_out[0] * grad_out[0].numel() / 2).squeeze(-1)))
+
+    monkeypatch.setattr(trpo, "compute_gae", spy_gae)
+    monkeypatch.setattr(trpo.Agent, "__init__", init_with_hooks)
+    trpo.main(trpo.Args(env_id="CartPole-v1", num_envs=2, num_steps=64, total_timesteps=128, vf_iters=3,
+                        gae_lambda=0.5, eval_episodes=0))
+    assert len(targets) == 3  # one backward pass through the critic per value step, none from the policy step
+    for target in targets:
+        assert target == pytest.approx(returns[0], abs=1e-4)
