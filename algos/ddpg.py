@@ -23,9 +23,10 @@ Eval:   python algos/ddpg.py --eval-checkpoint runs/<run_name>/ddpg.pt --capture
 # ---- Imports ----
 import copy
 import dataclasses
-import difflib
+import importlib
 import os
 import random
+import sys
 import time
 from typing import Optional
 
@@ -100,17 +101,31 @@ def fail(message: str):
 
 
 def resolve_env_id(env_id: str) -> str:
-    """A registered id; one retired by gymnasium 1.x (LunarLander-v2) maps to the newest version."""
-    if env_id in gym.registry:
-        return env_id
-    ns, name, version = gym.envs.registration.parse_env_id(env_id) if "-v" in env_id else (None, env_id, None)
-    versions = [s.version for s in gym.registry.values() if (s.namespace, s.name) == (ns, name) and s.version]
-    if versions and version is not None and max(versions) > version:
-        new_id = gym.envs.registration.get_env_id(ns, name, max(versions))
+    """Check an env id before training. `package.module:Name-v0` (gymnasium's own syntax) imports the module
+    that registers the env first, as gym.make does, from the current folder too; an id that gymnasium 1.x
+    retired (LunarLander-v2) maps to its newest version. Anything else unknown stops with gymnasium's hint."""
+    module, _, name = env_id.rpartition(":")
+    if module:
+        if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
+            sys.path.append(os.getcwd())
+        try:
+            importlib.import_module(module)
+        except Exception as e:  # the user's module: a failed import is bad input, not a crash
+            fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
+    try:
+        gym.spec(name)
+    except gym.error.DeprecatedEnv:
+        ns, base, _ = gym.envs.registration.parse_env_id(name)
+        newest = gym.envs.registration.find_highest_version(ns, base)
+        if newest is None:
+            fail(f"unknown env id {env_id!r}")
+        new_id = gym.envs.registration.get_env_id(ns, base, newest)
+        new_id = f"{module}:{new_id}" if module else new_id
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
         return new_id
-    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
-    fail(f"unknown env id {env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+    except gym.error.Error as e:
+        fail(f"unknown env id {env_id!r}: {e}")
+    return env_id
 
 
 def make_env(env_id: str, video_folder: Optional[str] = None):
@@ -191,6 +206,14 @@ def soft_update(target: nn.Module, source: nn.Module, tau: float):
             t.lerp_(s, tau)
 
 
+def td_targets(data, target_actor, qf_target, gamma):
+    """The critic's regression target y = r + gamma (1 - terminated) Q'(s', mu'(s')) (DDPG paper, eq. 5),
+    from the target networks only."""
+    with torch.no_grad():
+        next_q = qf_target(data["next_obs"], target_actor(data["next_obs"]))
+        return data["rewards"] + gamma * (1.0 - data["terminations"]) * next_q
+
+
 def evaluate(actor, env_id, episodes, seed, device, video_folder=None):
     """Returns of deterministic episodes (no exploration noise) on a fresh env."""
     env, returns = make_env(env_id, video_folder)(), []
@@ -237,7 +260,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     if not os.path.isfile(args.eval_checkpoint):
         fail(f"no checkpoint at {args.eval_checkpoint}")
     state = torch.load(args.eval_checkpoint, weights_only=True)
-    env_id, hidden_sizes = state["args"]["env_id"], tuple(state["args"]["hidden_sizes"])
+    env_id, hidden_sizes = resolve_env_id(state["args"]["env_id"]), tuple(state["args"]["hidden_sizes"])
     probe = gym.make(env_id)
     actor = Actor(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
     probe.close()
@@ -274,6 +297,10 @@ def main(args: Args) -> dict:
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
+    # One stream per consumer, all derived from --seed: numpy generators seeded with one integer would replay
+    # one random sequence as the envs' start states, the warm-up actions and the buffer's samples.
+    streams = np.random.SeedSequence(args.seed).spawn(3)
+    env_seed, action_seed, buffer_seed = (int(s.generate_state(1)[0]) for s in streams)
     device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
 
     # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
@@ -287,12 +314,12 @@ def main(args: Args) -> dict:
     target_actor, qf1_target = copy.deepcopy(actor), copy.deepcopy(qf1)
     actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.policy_lr)
     q_optimizer = torch.optim.Adam(qf1.parameters(), lr=args.q_lr)
-    rb = ReplayBuffer(min(args.buffer_size, args.total_timesteps), obs_dim, action_space.shape, np.float32, args.seed)
+    rb = ReplayBuffer(min(args.buffer_size, args.total_timesteps), obs_dim, action_space.shape, np.float32, buffer_seed)
 
     global_step, episodes, q_updates, actor_updates, recent_returns = 0, 0, 0, 0, []
     start_time = last_print = time.time()
-    obs, _ = envs.reset(seed=args.seed)
-    envs.action_space.seed(args.seed)
+    obs, _ = envs.reset(seed=env_seed)
+    envs.action_space.seed(action_seed)
     for iteration in range(1, num_iterations + 1):
         global_step += args.num_envs
         if global_step <= args.learning_starts:
@@ -322,9 +349,7 @@ def main(args: Args) -> dict:
 
         if global_step > args.learning_starts:
             data = rb.sample(args.batch_size, device)
-            with torch.no_grad():
-                next_q = qf1_target(data["next_obs"], target_actor(data["next_obs"]))
-                target_q = data["rewards"] + args.gamma * (1.0 - data["terminations"]) * next_q
+            target_q = td_targets(data, target_actor, qf1_target, args.gamma)
             qf1_a_values = qf1(data["obs"], data["actions"])
             qf1_loss = F.mse_loss(qf1_a_values, target_q)
             q_optimizer.zero_grad()
@@ -343,7 +368,9 @@ def main(args: Args) -> dict:
             if q_updates % 100 == 0:
                 sps = int(global_step / (time.time() - start_time))
                 metrics = {"charts/SPS": sps, "losses/qf1_loss": qf1_loss.item(),
-                           "losses/q_values": qf1_a_values.mean().item(), "losses/actor_loss": actor_loss.item()}
+                           "losses/q_values": qf1_a_values.mean().item()}
+                if actor_updates:  # with a policy delay above 100 the actor may not have stepped yet
+                    metrics["losses/actor_loss"] = actor_loss.item()
                 for tag, value in metrics.items():
                     writer.add_scalar(tag, value, global_step)
         if time.time() - last_print > 5.0 or iteration == num_iterations:

@@ -10,9 +10,12 @@ clipping and KL early stop. Deviation: a truncation bootstraps from V(final obse
 termination ends the return (Pardo et al. 2018).
 
 Actions: Discrete (categorical) or Box (diagonal Gaussian, state-independent log-std); flat Box
-observations. Defaults by action space ([Discrete, Box] in --help): CleanRL ppo.py's classic-control
-settings; the paper's MuJoCo settings (Table 3) with Baselines' observation/reward normalisation and
-action clipping. Any flag given overrides its default.
+observations. Defaults by action space ([Discrete, Box] in --help). Discrete: the RL Zoo's LunarLander
+settings (16 envs x 1024 steps, minibatch 64, 4 epochs, gamma 0.999, lambda 0.98, entropy 0.01, constant
+lr 3e-4, no value clipping), which land LunarLander in 1M steps and also solve CartPole-v1 and Acrobot-v1;
+CleanRL's classic-control settings (4 x 128, gamma 0.99) solve CartPole but crash the lander. Box: the
+paper's MuJoCo settings (Table 3) with Baselines' observation/reward normalisation and action clipping.
+Any flag given overrides its default.
 
 Run:    python algos/ppo_clip.py --env-id LunarLander-v2
 Eval:   python algos/ppo_clip.py --eval-checkpoint runs/<run_name>/ppo_clip.pt --capture-video
@@ -20,9 +23,10 @@ Eval:   python algos/ppo_clip.py --eval-checkpoint runs/<run_name>/ppo_clip.pt -
 
 # ---- Imports ----
 import dataclasses
-import difflib
+import importlib
 import os
 import random
+import sys
 import time
 from typing import Optional
 
@@ -41,7 +45,7 @@ class Args:
     """name of this experiment, used in the run name and the checkpoint file name"""
     env_id: str = "CartPole-v1"
     """id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor"""
-    total_timesteps: int = 500_000
+    total_timesteps: int = 1_000_000
     """total environment transitions to collect, summed over all envs"""
     seed: int = 1
     """seed of random, numpy, torch and the environments"""
@@ -68,27 +72,27 @@ class Args:
 
     # Algorithm-specific arguments. None means the default for the action space: [Discrete, Box].
     learning_rate: Optional[float] = None
-    """Adam learning rate [2.5e-4, 3e-4]"""
-    anneal_lr: bool = True
-    """anneal the learning rate linearly to zero over training"""
+    """Adam learning rate [3e-4, 3e-4]"""
+    anneal_lr: Optional[bool] = None
+    """anneal the learning rate linearly to zero over training [False, True]"""
     num_envs: Optional[int] = None
-    """parallel environments [4, 1]"""
+    """parallel environments [16, 1]"""
     num_steps: Optional[int] = None
-    """steps per environment per rollout [128, 2048]"""
-    gamma: float = 0.99
-    """discount factor"""
-    gae_lambda: float = 0.95
-    """lambda of GAE(lambda)"""
+    """steps per environment per rollout [1024, 2048]"""
+    gamma: Optional[float] = None
+    """discount factor [0.999, 0.99]"""
+    gae_lambda: Optional[float] = None
+    """lambda of GAE(lambda) [0.98, 0.95]"""
     num_minibatches: Optional[int] = None
-    """minibatches per epoch; must divide num_envs * num_steps [4, 32]"""
+    """minibatches per epoch; must divide num_envs * num_steps [256, 32]"""
     update_epochs: Optional[int] = None
     """epochs over each batch [4, 10]"""
     norm_adv: bool = True
     """normalise advantages per minibatch"""
     clip_coef: float = 0.2
     """epsilon of the clipped surrogate (and of the value clip)"""
-    clip_vloss: bool = True
-    """clip the value loss around the old value estimates"""
+    clip_vloss: Optional[bool] = None
+    """clip the value loss around the old value estimates [False, True]"""
     ent_coef: Optional[float] = None
     """entropy bonus coefficient [0.01, 0.0]"""
     vf_coef: float = 0.5
@@ -106,10 +110,12 @@ class Args:
 
 
 DEFAULTS = {
-    "discrete": dict(learning_rate=2.5e-4, num_envs=4, num_steps=128, num_minibatches=4, update_epochs=4,
-                     ent_coef=0.01, norm_obs=False, norm_reward=False, clip_action=False),
-    "box": dict(learning_rate=3e-4, num_envs=1, num_steps=2048, num_minibatches=32, update_epochs=10,
-                ent_coef=0.0, norm_obs=True, norm_reward=True, clip_action=True),
+    "discrete": dict(learning_rate=3e-4, anneal_lr=False, num_envs=16, num_steps=1024, gamma=0.999, gae_lambda=0.98,
+                     num_minibatches=256, update_epochs=4, clip_vloss=False, ent_coef=0.01, norm_obs=False,
+                     norm_reward=False, clip_action=False),
+    "box": dict(learning_rate=3e-4, anneal_lr=True, num_envs=1, num_steps=2048, gamma=0.99, gae_lambda=0.95,
+                num_minibatches=32, update_epochs=10, clip_vloss=True, ent_coef=0.0, norm_obs=True,
+                norm_reward=True, clip_action=True),
 }
 
 
@@ -120,17 +126,31 @@ def fail(message: str):
 
 
 def resolve_env_id(env_id: str) -> str:
-    """A registered id; one retired by gymnasium 1.x (LunarLander-v2) maps to the newest version."""
-    if env_id in gym.registry:
-        return env_id
-    ns, name, version = gym.envs.registration.parse_env_id(env_id) if "-v" in env_id else (None, env_id, None)
-    versions = [s.version for s in gym.registry.values() if (s.namespace, s.name) == (ns, name) and s.version]
-    if versions and version is not None and max(versions) > version:
-        new_id = gym.envs.registration.get_env_id(ns, name, max(versions))
+    """Check an env id before training. `package.module:Name-v0` (gymnasium's own syntax) imports the module
+    that registers the env first, as gym.make does, from the current folder too; an id that gymnasium 1.x
+    retired (LunarLander-v2) maps to its newest version. Anything else unknown stops with gymnasium's hint."""
+    module, _, name = env_id.rpartition(":")
+    if module:
+        if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
+            sys.path.append(os.getcwd())
+        try:
+            importlib.import_module(module)
+        except Exception as e:  # the user's module: a failed import is bad input, not a crash
+            fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
+    try:
+        gym.spec(name)
+    except gym.error.DeprecatedEnv:
+        ns, base, _ = gym.envs.registration.parse_env_id(name)
+        newest = gym.envs.registration.find_highest_version(ns, base)
+        if newest is None:
+            fail(f"unknown env id {env_id!r}")
+        new_id = gym.envs.registration.get_env_id(ns, base, newest)
+        new_id = f"{module}:{new_id}" if module else new_id
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
         return new_id
-    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
-    fail(f"unknown env id {env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+    except gym.error.Error as e:
+        fail(f"unknown env id {env_id!r}: {e}")
+    return env_id
 
 
 def make_env(env_id: str, video_folder: Optional[str] = None):
@@ -307,7 +327,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     if not os.path.isfile(args.eval_checkpoint):
         fail(f"no checkpoint at {args.eval_checkpoint}")
     state = torch.load(args.eval_checkpoint, weights_only=True)
-    env_id, hidden_sizes = state["args"]["env_id"], tuple(state["args"]["hidden_sizes"])
+    env_id, hidden_sizes = resolve_env_id(state["args"]["env_id"]), tuple(state["args"]["hidden_sizes"])
     probe = gym.make(env_id)
     agent = Agent(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
     probe.close()

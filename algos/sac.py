@@ -25,9 +25,10 @@ Eval:   python algos/sac.py --eval-checkpoint runs/<run_name>/sac.pt --capture-v
 # ---- Imports ----
 import copy
 import dataclasses
-import difflib
+import importlib
 import os
 import random
+import sys
 import time
 from typing import Optional
 
@@ -106,17 +107,31 @@ def fail(message: str):
 
 
 def resolve_env_id(env_id: str) -> str:
-    """A registered id; one retired by gymnasium 1.x (LunarLander-v2) maps to the newest version."""
-    if env_id in gym.registry:
-        return env_id
-    ns, name, version = gym.envs.registration.parse_env_id(env_id) if "-v" in env_id else (None, env_id, None)
-    versions = [s.version for s in gym.registry.values() if (s.namespace, s.name) == (ns, name) and s.version]
-    if versions and version is not None and max(versions) > version:
-        new_id = gym.envs.registration.get_env_id(ns, name, max(versions))
+    """Check an env id before training. `package.module:Name-v0` (gymnasium's own syntax) imports the module
+    that registers the env first, as gym.make does, from the current folder too; an id that gymnasium 1.x
+    retired (LunarLander-v2) maps to its newest version. Anything else unknown stops with gymnasium's hint."""
+    module, _, name = env_id.rpartition(":")
+    if module:
+        if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
+            sys.path.append(os.getcwd())
+        try:
+            importlib.import_module(module)
+        except Exception as e:  # the user's module: a failed import is bad input, not a crash
+            fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
+    try:
+        gym.spec(name)
+    except gym.error.DeprecatedEnv:
+        ns, base, _ = gym.envs.registration.parse_env_id(name)
+        newest = gym.envs.registration.find_highest_version(ns, base)
+        if newest is None:
+            fail(f"unknown env id {env_id!r}")
+        new_id = gym.envs.registration.get_env_id(ns, base, newest)
+        new_id = f"{module}:{new_id}" if module else new_id
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
         return new_id
-    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
-    fail(f"unknown env id {env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+    except gym.error.Error as e:
+        fail(f"unknown env id {env_id!r}: {e}")
+    return env_id
 
 
 def make_env(env_id: str, video_folder: Optional[str] = None):
@@ -173,11 +188,13 @@ class Actor(nn.Module):
         """A reparameterised sample a = tanh(u) * scale + bias, u ~ N(mean, std), and its log-density."""
         mean, log_std = self.mean_and_log_std(obs)
         u = mean + log_std.exp() * torch.randn_like(mean)
-        y = torch.tanh(u)
-        # Change of variables: log pi(a) = log N(u) - sum log |da/du|, da/du = scale * (1 - tanh(u)^2).
+        # Change of variables (SAC paper, appendix C): log pi(a) = log N(u) - sum log |da/du| with
+        # da/du = scale * (1 - tanh(u)^2). log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)) is exact and
+        # stays finite, with a gradient, where tanh saturates (as in Spinning Up's SAC).
         normal_log_prob = -0.5 * ((u - mean) / log_std.exp()) ** 2 - log_std - 0.5 * np.log(2 * np.pi)
-        log_prob = (normal_log_prob - torch.log(self.action_scale * (1 - y.pow(2)) + 1e-6)).sum(-1)
-        return y * self.action_scale + self.action_bias, log_prob
+        log_det = torch.log(self.action_scale) + 2.0 * (np.log(2.0) - u - F.softplus(-2.0 * u))
+        log_prob = (normal_log_prob - log_det).sum(-1)
+        return torch.tanh(u) * self.action_scale + self.action_bias, log_prob
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """The deterministic action used for evaluation: the squashed mean."""
@@ -215,6 +232,26 @@ def soft_update(target: nn.Module, source: nn.Module, tau: float):
     with torch.no_grad():
         for t, s in zip(target.parameters(), source.parameters()):
             t.lerp_(s, tau)
+
+
+def td_targets(data, actor, qf1_target, qf2_target, alpha, gamma):
+    """The soft target (eqs. 3 and 5): y = r + gamma (1 - terminated) (min(Q1', Q2')(s', a') - alpha log pi(a'|s'))
+    with a' ~ pi(.|s') from the current policy: the entropy bonus -alpha log pi adds to the value."""
+    with torch.no_grad():
+        next_actions, next_log_prob = actor.get_action(data["next_obs"])
+        next_q = torch.min(qf1_target(data["next_obs"], next_actions), qf2_target(data["next_obs"], next_actions))
+        return data["rewards"] + gamma * (1.0 - data["terminations"]) * (next_q - alpha * next_log_prob)
+
+
+def temperature_loss(log_alpha, log_pi, target_entropy):
+    """J(alpha) = E[-alpha (log pi + target_entropy)] (eq. 18): descending it raises alpha while the policy's
+    entropy -log pi is below the target, and lowers it above."""
+    return (-log_alpha.exp() * (log_pi + target_entropy)).mean()
+
+
+def default_target_entropy(action_space) -> float:
+    """-dim(A), the heuristic of the SAC applications paper (sec. 5)."""
+    return -float(np.prod(action_space.shape))
 
 
 def evaluate(actor, env_id, episodes, seed, device, video_folder=None):
@@ -263,7 +300,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     if not os.path.isfile(args.eval_checkpoint):
         fail(f"no checkpoint at {args.eval_checkpoint}")
     state = torch.load(args.eval_checkpoint, weights_only=True)
-    env_id, hidden_sizes = state["args"]["env_id"], tuple(state["args"]["hidden_sizes"])
+    env_id, hidden_sizes = resolve_env_id(state["args"]["env_id"]), tuple(state["args"]["hidden_sizes"])
     probe = gym.make(env_id)
     actor = Actor(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
     probe.close()
@@ -300,6 +337,10 @@ def main(args: Args) -> dict:
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
+    # One stream per consumer, all derived from --seed: numpy generators seeded with one integer would replay
+    # one random sequence as the envs' start states, the warm-up actions and the buffer's samples.
+    streams = np.random.SeedSequence(args.seed).spawn(3)
+    env_seed, action_seed, buffer_seed = (int(s.generate_state(1)[0]) for s in streams)
     device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
 
     # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
@@ -314,16 +355,16 @@ def main(args: Args) -> dict:
     qf1_target, qf2_target = copy.deepcopy(qf1), copy.deepcopy(qf2)
     actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.policy_lr)
     q_optimizer = torch.optim.Adam(list(qf1.parameters()) + list(qf2.parameters()), lr=args.q_lr)
-    target_entropy = -float(np.prod(action_space.shape))
+    target_entropy = default_target_entropy(action_space)
     log_alpha = torch.tensor(float(np.log(args.alpha)) if args.alpha > 0 else -20.0, device=device, requires_grad=True)
     alpha_optimizer = torch.optim.Adam([log_alpha], lr=args.q_lr)
     alpha, alpha_loss = log_alpha.exp().item(), torch.zeros(())
-    rb = ReplayBuffer(min(args.buffer_size, args.total_timesteps), obs_dim, action_space.shape, np.float32, args.seed)
+    rb = ReplayBuffer(min(args.buffer_size, args.total_timesteps), obs_dim, action_space.shape, np.float32, buffer_seed)
 
     global_step, episodes, q_updates, actor_updates, recent_returns = 0, 0, 0, 0, []
     start_time = last_print = time.time()
-    obs, _ = envs.reset(seed=args.seed)
-    envs.action_space.seed(args.seed)
+    obs, _ = envs.reset(seed=env_seed)
+    envs.action_space.seed(action_seed)
     for iteration in range(1, num_iterations + 1):
         global_step += args.num_envs
         if global_step <= args.learning_starts:
@@ -351,12 +392,7 @@ def main(args: Args) -> dict:
 
         if global_step > args.learning_starts:
             data = rb.sample(args.batch_size, device)
-            with torch.no_grad():
-                next_actions, next_log_prob = actor.get_action(data["next_obs"])
-                # Soft target (eqs. 3 and 5) with the smaller of the two target critics.
-                next_q = torch.min(qf1_target(data["next_obs"], next_actions), qf2_target(data["next_obs"], next_actions))
-                next_q = next_q - alpha * next_log_prob
-                target_q = data["rewards"] + args.gamma * (1.0 - data["terminations"]) * next_q
+            target_q = td_targets(data, actor, qf1_target, qf2_target, alpha, args.gamma)
             qf1_a_values, qf2_a_values = qf1(data["obs"], data["actions"]), qf2(data["obs"], data["actions"])
             qf1_loss, qf2_loss = F.mse_loss(qf1_a_values, target_q), F.mse_loss(qf2_a_values, target_q)
             qf_loss = qf1_loss + qf2_loss
@@ -374,8 +410,7 @@ def main(args: Args) -> dict:
                     actor_optimizer.step()
                     actor_updates += 1
                     if args.autotune:
-                        # eq. 18: alpha grows when the entropy -log pi falls below the target, and shrinks above it.
-                        alpha_loss = (-log_alpha.exp() * (log_pi.detach() + target_entropy)).mean()
+                        alpha_loss = temperature_loss(log_alpha, log_pi.detach(), target_entropy)
                         alpha_optimizer.zero_grad()
                         alpha_loss.backward()
                         alpha_optimizer.step()
@@ -388,8 +423,9 @@ def main(args: Args) -> dict:
                 sps = int(global_step / (time.time() - start_time))
                 metrics = {"charts/SPS": sps, "losses/qf1_loss": qf1_loss.item(), "losses/qf2_loss": qf2_loss.item(),
                            "losses/qf_loss": qf_loss.item() / 2.0, "losses/q_values": qf1_a_values.mean().item(),
-                           "losses/actor_loss": actor_loss.item(), "losses/alpha": alpha,
-                           "losses/alpha_loss": alpha_loss.item()}
+                           "losses/alpha": alpha, "losses/alpha_loss": alpha_loss.item()}
+                if actor_updates:  # with a policy delay above 100 the actor may not have stepped yet
+                    metrics["losses/actor_loss"] = actor_loss.item()
                 for tag, value in metrics.items():
                     writer.add_scalar(tag, value, global_step)
         if time.time() - last_print > 5.0 or iteration == num_iterations:

@@ -23,9 +23,10 @@ Eval:   python algos/td3.py --eval-checkpoint runs/<run_name>/td3.pt --capture-v
 # ---- Imports ----
 import copy
 import dataclasses
-import difflib
+import importlib
 import os
 import random
+import sys
 import time
 from typing import Optional
 
@@ -104,17 +105,31 @@ def fail(message: str):
 
 
 def resolve_env_id(env_id: str) -> str:
-    """A registered id; one retired by gymnasium 1.x (LunarLander-v2) maps to the newest version."""
-    if env_id in gym.registry:
-        return env_id
-    ns, name, version = gym.envs.registration.parse_env_id(env_id) if "-v" in env_id else (None, env_id, None)
-    versions = [s.version for s in gym.registry.values() if (s.namespace, s.name) == (ns, name) and s.version]
-    if versions and version is not None and max(versions) > version:
-        new_id = gym.envs.registration.get_env_id(ns, name, max(versions))
+    """Check an env id before training. `package.module:Name-v0` (gymnasium's own syntax) imports the module
+    that registers the env first, as gym.make does, from the current folder too; an id that gymnasium 1.x
+    retired (LunarLander-v2) maps to its newest version. Anything else unknown stops with gymnasium's hint."""
+    module, _, name = env_id.rpartition(":")
+    if module:
+        if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
+            sys.path.append(os.getcwd())
+        try:
+            importlib.import_module(module)
+        except Exception as e:  # the user's module: a failed import is bad input, not a crash
+            fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
+    try:
+        gym.spec(name)
+    except gym.error.DeprecatedEnv:
+        ns, base, _ = gym.envs.registration.parse_env_id(name)
+        newest = gym.envs.registration.find_highest_version(ns, base)
+        if newest is None:
+            fail(f"unknown env id {env_id!r}")
+        new_id = gym.envs.registration.get_env_id(ns, base, newest)
+        new_id = f"{module}:{new_id}" if module else new_id
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
         return new_id
-    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
-    fail(f"unknown env id {env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+    except gym.error.Error as e:
+        fail(f"unknown env id {env_id!r}: {e}")
+    return env_id
 
 
 def make_env(env_id: str, video_folder: Optional[str] = None):
@@ -203,6 +218,15 @@ def smoothed_target_actions(target_actor, next_obs, policy_noise, noise_clip):
     return torch.max(torch.min(mu + noise, target_actor.high), target_actor.low)
 
 
+def td_targets(data, target_actor, qf1_target, qf2_target, gamma, policy_noise, noise_clip):
+    """Clipped double Q (eq. 10): y = r + gamma (1 - terminated) min(Q1', Q2')(s', a~), the smaller of the
+    two target critics at the smoothed target action a~ (eq. 14)."""
+    with torch.no_grad():
+        next_actions = smoothed_target_actions(target_actor, data["next_obs"], policy_noise, noise_clip)
+        next_q = torch.min(qf1_target(data["next_obs"], next_actions), qf2_target(data["next_obs"], next_actions))
+        return data["rewards"] + gamma * (1.0 - data["terminations"]) * next_q
+
+
 def evaluate(actor, env_id, episodes, seed, device, video_folder=None):
     """Returns of deterministic episodes (no exploration noise) on a fresh env."""
     env, returns = make_env(env_id, video_folder)(), []
@@ -250,7 +274,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     if not os.path.isfile(args.eval_checkpoint):
         fail(f"no checkpoint at {args.eval_checkpoint}")
     state = torch.load(args.eval_checkpoint, weights_only=True)
-    env_id, hidden_sizes = state["args"]["env_id"], tuple(state["args"]["hidden_sizes"])
+    env_id, hidden_sizes = resolve_env_id(state["args"]["env_id"]), tuple(state["args"]["hidden_sizes"])
     probe = gym.make(env_id)
     actor = Actor(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
     probe.close()
@@ -287,6 +311,10 @@ def main(args: Args) -> dict:
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
+    # One stream per consumer, all derived from --seed: numpy generators seeded with one integer would replay
+    # one random sequence as the envs' start states, the warm-up actions and the buffer's samples.
+    streams = np.random.SeedSequence(args.seed).spawn(3)
+    env_seed, action_seed, buffer_seed = (int(s.generate_state(1)[0]) for s in streams)
     device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
 
     # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
@@ -301,12 +329,12 @@ def main(args: Args) -> dict:
     target_actor, qf1_target, qf2_target = copy.deepcopy(actor), copy.deepcopy(qf1), copy.deepcopy(qf2)
     actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.policy_lr)
     q_optimizer = torch.optim.Adam(list(qf1.parameters()) + list(qf2.parameters()), lr=args.q_lr)
-    rb = ReplayBuffer(min(args.buffer_size, args.total_timesteps), obs_dim, action_space.shape, np.float32, args.seed)
+    rb = ReplayBuffer(min(args.buffer_size, args.total_timesteps), obs_dim, action_space.shape, np.float32, buffer_seed)
 
     global_step, episodes, q_updates, actor_updates, recent_returns = 0, 0, 0, 0, []
     start_time = last_print = time.time()
-    obs, _ = envs.reset(seed=args.seed)
-    envs.action_space.seed(args.seed)
+    obs, _ = envs.reset(seed=env_seed)
+    envs.action_space.seed(action_seed)
     for iteration in range(1, num_iterations + 1):
         global_step += args.num_envs
         if global_step <= args.learning_starts:
@@ -336,11 +364,8 @@ def main(args: Args) -> dict:
 
         if global_step > args.learning_starts:
             data = rb.sample(args.batch_size, device)
-            with torch.no_grad():
-                next_actions = smoothed_target_actions(target_actor, data["next_obs"], args.policy_noise, args.noise_clip)
-                # Clipped double Q (eq. 10): the smaller of the two target critics.
-                next_q = torch.min(qf1_target(data["next_obs"], next_actions), qf2_target(data["next_obs"], next_actions))
-                target_q = data["rewards"] + args.gamma * (1.0 - data["terminations"]) * next_q
+            target_q = td_targets(data, target_actor, qf1_target, qf2_target, args.gamma, args.policy_noise,
+                                  args.noise_clip)
             qf1_a_values, qf2_a_values = qf1(data["obs"], data["actions"]), qf2(data["obs"], data["actions"])
             qf1_loss, qf2_loss = F.mse_loss(qf1_a_values, target_q), F.mse_loss(qf2_a_values, target_q)
             qf_loss = qf1_loss + qf2_loss
@@ -361,8 +386,9 @@ def main(args: Args) -> dict:
             if q_updates % 100 == 0:
                 sps = int(global_step / (time.time() - start_time))
                 metrics = {"charts/SPS": sps, "losses/qf1_loss": qf1_loss.item(), "losses/qf2_loss": qf2_loss.item(),
-                           "losses/qf_loss": qf_loss.item() / 2.0, "losses/q_values": qf1_a_values.mean().item(),
-                           "losses/actor_loss": actor_loss.item()}
+                           "losses/qf_loss": qf_loss.item() / 2.0, "losses/q_values": qf1_a_values.mean().item()}
+                if actor_updates:  # with a policy delay above 100 the actor may not have stepped yet
+                    metrics["losses/actor_loss"] = actor_loss.item()
                 for tag, value in metrics.items():
                     writer.add_scalar(tag, value, global_step)
         if time.time() - last_print > 5.0 or iteration == num_iterations:

@@ -23,9 +23,10 @@ Eval:   python algos/trpo.py --eval-checkpoint runs/<run_name>/trpo.pt --capture
 
 # ---- Imports ----
 import dataclasses
-import difflib
+import importlib
 import os
 import random
+import sys
 import time
 from typing import Optional
 
@@ -118,17 +119,31 @@ def fail(message: str):
 
 
 def resolve_env_id(env_id: str) -> str:
-    """A registered id; one retired by gymnasium 1.x (LunarLander-v2) maps to the newest version."""
-    if env_id in gym.registry:
-        return env_id
-    ns, name, version = gym.envs.registration.parse_env_id(env_id) if "-v" in env_id else (None, env_id, None)
-    versions = [s.version for s in gym.registry.values() if (s.namespace, s.name) == (ns, name) and s.version]
-    if versions and version is not None and max(versions) > version:
-        new_id = gym.envs.registration.get_env_id(ns, name, max(versions))
+    """Check an env id before training. `package.module:Name-v0` (gymnasium's own syntax) imports the module
+    that registers the env first, as gym.make does, from the current folder too; an id that gymnasium 1.x
+    retired (LunarLander-v2) maps to its newest version. Anything else unknown stops with gymnasium's hint."""
+    module, _, name = env_id.rpartition(":")
+    if module:
+        if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
+            sys.path.append(os.getcwd())
+        try:
+            importlib.import_module(module)
+        except Exception as e:  # the user's module: a failed import is bad input, not a crash
+            fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
+    try:
+        gym.spec(name)
+    except gym.error.DeprecatedEnv:
+        ns, base, _ = gym.envs.registration.parse_env_id(name)
+        newest = gym.envs.registration.find_highest_version(ns, base)
+        if newest is None:
+            fail(f"unknown env id {env_id!r}")
+        new_id = gym.envs.registration.get_env_id(ns, base, newest)
+        new_id = f"{module}:{new_id}" if module else new_id
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
         return new_id
-    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
-    fail(f"unknown env id {env_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+    except gym.error.Error as e:
+        fail(f"unknown env id {env_id!r}: {e}")
+    return env_id
 
 
 def make_env(env_id: str, video_folder: Optional[str] = None):
@@ -279,6 +294,14 @@ def conjugate_gradient(matrix_vector_product, b, iters, residual_tol=1e-10):
     return x
 
 
+def natural_gradient_step(fvp, g, max_kl, cg_iters):
+    """The largest step along the natural gradient x = F^-1 g (by conjugate gradient) whose quadratic KL
+    model 0.5 s^T F s equals max_kl: s = sqrt(2 max_kl / (x^T F x)) x (TRPO appendix C)."""
+    step_dir = conjugate_gradient(fvp, g, cg_iters)
+    shs = 0.5 * step_dir @ fvp(step_dir)
+    return step_dir * torch.sqrt(max_kl / (shs + 1e-12))
+
+
 def surrogate_loss(logprob, old_logprob, advantages, entropy, ent_coef):
     """The surrogate as a loss, -mean(pi(a|s) / pi_old(a|s) A) (eq. 14), minus an optional entropy bonus;
     the natural gradient and the line search use this same objective, as Baselines' TRPO does."""
@@ -347,7 +370,7 @@ def evaluate_checkpoint(args: Args) -> dict:
     if not os.path.isfile(args.eval_checkpoint):
         fail(f"no checkpoint at {args.eval_checkpoint}")
     state = torch.load(args.eval_checkpoint, weights_only=True)
-    env_id, hidden_sizes = state["args"]["env_id"], tuple(state["args"]["hidden_sizes"])
+    env_id, hidden_sizes = resolve_env_id(state["args"]["env_id"]), tuple(state["args"]["hidden_sizes"])
     probe = gym.make(env_id)
     agent = Agent(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
     probe.close()
@@ -474,11 +497,8 @@ def main(args: Args) -> dict:
         newlogprob, entropy, _ = agent.evaluate_actions(b_obs, b_actions)
         pg_loss = surrogate_loss(newlogprob, b_logprobs, b_advantages, entropy, args.ent_coef)
         loss_grad = flat_grad(pg_loss, policy_params)
-        step_dir = conjugate_gradient(lambda v: fisher_vector_product(agent, policy_params, b_obs, v, args.cg_damping),
-                                      -loss_grad, args.cg_iters)
-        # Scale so the quadratic model of the KL, 0.5 s^T F s, equals max_kl (appendix C).
-        shs = 0.5 * step_dir @ fisher_vector_product(agent, policy_params, b_obs, step_dir, args.cg_damping)
-        full_step = step_dir * torch.sqrt(args.max_kl / (shs + 1e-12))
+        fvp = lambda v: fisher_vector_product(agent, policy_params, b_obs, v, args.cg_damping)  # noqa: E731
+        full_step = natural_gradient_step(fvp, -loss_grad, args.max_kl, args.cg_iters)
         old_params = nn.utils.parameters_to_vector(policy_params).detach()
         with torch.no_grad():
             old_dist = agent.distribution(b_obs)

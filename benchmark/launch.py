@@ -4,10 +4,12 @@
         --command "python algos/ppo_clip.py --env-id CartPole-v1 --total-timesteps 500000"
 
 Each (command, seed) pair is one job: the command gets `--seed N` appended and its stdout and stderr
-go to `{log_dir}/{script}__{env_id}__{seed}.log`. At most `--workers` jobs run at once (use at most
+go to `{log_dir}/{script}__{env_id}__{seed}.log`; `{name}.json` beside it records the command, the exit
+status and the wall time of the whole process (what a user waits for). At most `--workers` jobs run at once (use at most
 the number of CPU cores: each run uses one torch thread).
 """
 import argparse
+import json
 import os
 import shlex
 import subprocess
@@ -40,12 +42,15 @@ def main() -> int:
             name = job_name(command, seed)
             log = open(os.path.join(args.log_dir, f"{name}.log"), "w")
             proc = subprocess.Popen(shlex.split(command) + ["--seed", str(seed)], stdout=log, stderr=subprocess.STDOUT)
-            running.append((proc, name, log, time.time()))
+            running.append((proc, name, log, time.time(), f"{command} --seed {seed}"))
             print(f"started {name}: {command} --seed {seed}", flush=True)
         for job in list(running):
-            proc, name, log, started = job
+            proc, name, log, started, full_command = job
             if proc.poll() is not None:
                 log.close()
+                record = {"command": full_command, "returncode": proc.returncode, "wall_seconds": time.time() - started}
+                with open(os.path.join(args.log_dir, f"{name}.json"), "w") as f:
+                    json.dump(record, f)
                 running.remove(job)
                 status = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
                 print(f"finished {name} in {time.time() - started:.0f} s: {status}", flush=True)

@@ -117,7 +117,8 @@ def test_categorical_log_prob_and_entropy_match_torch_distributions(algo):
 
 @pytest.mark.parametrize("algo", ON_POLICY)
 def test_samples_follow_the_policy(algo):
-    """Gumbel-max draws match softmax(logits); Gaussian draws have the policy's mean and std."""
+    """Gumbel-max draws match softmax(logits); Gaussian draws have the policy's mean and std. Catches a
+    sampler that ignores the logits, the mean or the std."""
     module, x = load_algo(algo), torch.randn(1, 4).expand(40_000, 4)
     torch.manual_seed(0)
     agent = module.Agent(4, gym.spaces.Discrete(3), (16,))
@@ -129,9 +130,12 @@ def test_samples_follow_the_policy(algo):
     torch.testing.assert_close(counts, probs.double(), atol=0.01, rtol=0)
     agent = module.Agent(4, gym.spaces.Box(-1.0, 1.0, (2,)), (16,))
     with torch.no_grad():
-        agent.actor_logstd.copy_(torch.tensor([[-1.0, 0.5]]))
+        agent.actor_mean[-1].bias.copy_(torch.tensor([0.7, -1.3]))  # a mean far from zero, so a sampler
+        agent.actor_logstd.copy_(torch.tensor([[-1.0, 0.5]]))  # that ignores it fails
+        mean = agent.actor_mean(x[:1])[0]
         actions = agent.sample(x)
-        torch.testing.assert_close(actions.mean(0), agent.actor_mean(x[:1])[0], atol=0.03, rtol=0)
+        assert mean.abs().min() > 0.5
+        torch.testing.assert_close(actions.mean(0), mean, atol=0.03, rtol=0)
         torch.testing.assert_close(actions.std(0), torch.tensor([-1.0, 0.5]).exp(), atol=0.03, rtol=0)
 
 
@@ -147,14 +151,29 @@ def test_running_mean_std_matches_numpy(algo):
 
 
 # ---------------------------------------------------------------- time limits, end to end
-class ConstantEnv(gym.Env):
-    """Reward 1 every step and a constant observation; it ends after 10 steps."""
+class TwoStateEnv(gym.Env):
+    """Reset observes the start state S = [-1] and pays -20 on leaving it; every later step observes the
+    middle state M = [+1] and pays 1. Under a time limit (truncation after 10 steps) the agent cannot see,
+    with gamma 0.9: V(M) = 1 / (1 - 0.9) = 10 and V(S) = -20 + 0.9 V(M) = -11."""
 
     observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
     action_space = gym.spaces.Discrete(2)
 
-    def __init__(self, terminate=False):
-        self.terminate, self.t = terminate, 0
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.full(1, -1.0, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.ones(1, np.float32), -20.0 if self.t == 1 else 1.0, False, False, {}
+
+
+class ConstantEnv(gym.Env):
+    """Reward 1 every step and a constant observation; it terminates after 10 steps."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
 
     def reset(self, seed=None, options=None):
         super().reset(seed=seed)
@@ -163,14 +182,14 @@ class ConstantEnv(gym.Env):
 
     def step(self, action):
         self.t += 1
-        return np.zeros(1, np.float32), 1.0, self.terminate and self.t >= 10, False, {}
+        return np.zeros(1, np.float32), 1.0, self.t >= 10, False, {}
 
 
-gym.register("TestConstantTruncated-v0", entry_point=ConstantEnv, max_episode_steps=10)
-gym.register("TestConstantTerminated-v0", entry_point=ConstantEnv, kwargs={"terminate": True})
+gym.register("TestTwoStateTruncated-v0", entry_point=TwoStateEnv, max_episode_steps=10)
+gym.register("TestConstantTerminated-v0", entry_point=ConstantEnv)
 
 VALUE_FIT = {
-    "ppo_clip": dict(num_envs=2, num_steps=64, learning_rate=3e-3, anneal_lr=False, clip_vloss=False),
+    "ppo_clip": dict(num_envs=2, num_steps=64, num_minibatches=4, learning_rate=3e-3, anneal_lr=False),
     "vpg": dict(num_envs=2, num_steps=64, vf_lr=3e-3, vf_iters=20),
     # rollouts of one whole episode: with 5-step rollouts aligned to 10-step episodes, updates would
     # alternate between the first and second halves' targets and the final value would oscillate
@@ -179,27 +198,80 @@ VALUE_FIT = {
 }
 
 
-@pytest.mark.parametrize("algo", ON_POLICY)
-@pytest.mark.parametrize("env_id,low,high", [("TestConstantTruncated-v0", 9.0, 11.0),
-                                             ("TestConstantTerminated-v0", 3.0, 5.5)])
-def test_truncation_bootstraps_and_termination_does_not(algo, env_id, low, high):
-    """With gamma 0.9, a time limit the agent cannot see must not change the value: 1 / (1 - 0.9) = 10.
-    If the episode really ends after 10 steps, the best constant estimate is the average over the 10
-    steps of the remaining discounted reward, 10 * (1 - mean(0.9^1..0.9^10)) = 4.14."""
-    module = load_algo(algo)
-    out = module.main(module.Args(env_id=env_id, total_timesteps=16_000, gamma=0.9, save_model=True,
-                                  eval_episodes=0, **VALUE_FIT[algo]))
+def fitted_values(module, algo, env_id, observations):
+    out = module.main(
+        module.Args(env_id=env_id, total_timesteps=16_000, gamma=0.9, gae_lambda=0.95, save_model=True,
+                    eval_episodes=0, **VALUE_FIT[algo])
+    )
     state = torch.load(f"runs/{out['run_name']}/{algo}.pt", weights_only=True)
     agent = module.Agent(1, gym.spaces.Discrete(2), (64, 64))
     agent.load_state_dict(state["agent"])
-    assert low < agent.get_value(torch.zeros(1, 1)).item() < high
+    with torch.no_grad():
+        return agent.get_value(torch.tensor(observations).unsqueeze(-1)).tolist()
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+def test_truncation_bootstraps_from_the_final_observation(algo):
+    """A truncated episode bootstraps from V(infos["final_obs"]) = V(M). Catches a truncation treated as a
+    termination (V(M) falls to about 4: the average discounted reward left in a 10-step episode) and a
+    bootstrap from the observation SAME_STEP autoreset returns, the next episode's S (V(M) falls to
+    about -9: the fixed point of V(M) = 1 + 0.9 (8 V(M) + V(S)) / 9 with V(S) = -20 + 0.9 V(M))."""
+    v_start, v_middle = fitted_values(load_algo(algo), algo, "TestTwoStateTruncated-v0", [-1.0, 1.0])
+    assert 8.5 < v_middle < 11.5 and -12.5 < v_start < -9.5, (v_start, v_middle)
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+def test_termination_does_not_bootstrap(algo):
+    """An episode that really ends after 10 rewards of 1: the best constant estimate is the average of the
+    remaining discounted reward, 10 * (1 - mean(0.9^1..0.9^10)) = 4.14, not the 10 of an endless one."""
+    (value,) = fitted_values(load_algo(algo), algo, "TestConstantTerminated-v0", [0.0])
+    assert 3.0 < value < 5.5
+
+
+class BanditEnv(gym.Env):
+    """One-step episodes with a constant observation: action 0 pays 1, action 1 pays 0."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(1, np.float32), 1.0 if int(action) == 0 else 0.0, True, False, {}
+
+
+gym.register("TestBandit-v0", entry_point=BanditEnv)
+UPHILL = {
+    "ppo_clip": dict(num_minibatches=4, update_epochs=4, learning_rate=3e-3, anneal_lr=False, ent_coef=0.0),
+    "vpg": dict(policy_lr=1e-2),
+    "a2c": dict(learning_rate=3e-3, anneal_lr=False, ent_coef=0.0),
+    "trpo": dict(),
+}
+
+
+@pytest.mark.parametrize("algo", ON_POLICY)
+def test_policy_moves_toward_the_better_action(algo):
+    """The policy starts near 50/50 and must come to pick the paying action (p > 0.9) within 30 updates.
+    Catches a policy-gradient loss of the wrong sign, advantages of the wrong sign, and an optimiser
+    step that never happens."""
+    module = load_algo(algo)
+    args = module.Args(env_id="TestBandit-v0", num_envs=4, num_steps=32, total_timesteps=30 * 128, save_model=True,
+                       eval_episodes=0, **UPHILL[algo])
+    out = module.main(args)
+    agent = module.Agent(1, gym.spaces.Discrete(2), (64, 64))
+    agent.load_state_dict(torch.load(f"runs/{out['run_name']}/{algo}.pt", weights_only=True)["agent"])
+    with torch.no_grad():
+        p_paying = torch.softmax(agent.actor(torch.zeros(1, 1)), -1)[0, 0].item()
+    assert p_paying > 0.9, p_paying
 
 
 # ---------------------------------------------------------------- smoke and checkpoints
 SMOKE = {  # budgets with at least four updates
-    "ppo_clip": {"CartPole-v1": dict(num_envs=2, num_steps=64),
+    "ppo_clip": {"CartPole-v1": dict(num_envs=2, num_steps=64, num_minibatches=4),
                  "Pendulum-v1": dict(num_steps=256, num_minibatches=4, update_epochs=2),
-                 "LunarLander-v2": dict(num_envs=2, num_steps=128)},
+                 "LunarLander-v2": dict(num_envs=2, num_steps=128, num_minibatches=4)},
     "vpg": {"CartPole-v1": dict(num_envs=2, num_steps=128, vf_iters=5),
             "Pendulum-v1": dict(num_envs=1, num_steps=256, vf_iters=5),
             "LunarLander-v2": dict(num_envs=2, num_steps=128, vf_iters=5)},
@@ -294,7 +366,7 @@ def test_capture_video_writes_mp4(algo):
 
 # ---------------------------------------------------------------- bad input
 COMMON_BAD = [
-    (dict(env_id="CartPol-v1"), "unknown env id 'CartPol-v1'; did you mean CartPole-v1"),
+    (dict(env_id="CartPol-v1"), "unknown env id 'CartPol-v1': Environment `CartPol` doesn't exist. Did you mean: `CartPole`?"),
     (dict(env_id="NoSuchEnvAtAll-v0"), "unknown env id 'NoSuchEnvAtAll-v0'"),
     (dict(env_id="FrozenLake-v1"), "supports flat Box observations"),
     (dict(env_id="CartPole-v1", total_timesteps=0), "--total-timesteps must be positive"),
@@ -333,7 +405,7 @@ def test_bad_input_on_command_line_is_one_line_and_nonzero(algo):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) == 1
-    assert proc.stderr.startswith("error: unknown env id 'CartPol-v1'; did you mean CartPole-v1")
+    assert proc.stderr.startswith("error: unknown env id 'CartPol-v1'") and "Did you mean: `CartPole`" in proc.stderr
 
 
 @pytest.mark.parametrize("algo", ON_POLICY)
@@ -363,13 +435,20 @@ def test_file_is_standalone_and_within_budget(algo):
 
 
 def test_common_blocks_are_identical_across_files():
-    """STYLE.md: the common Args block, make_env and the storage class read the same in every file."""
+    """The common Args fields (names, types, help; defaults may differ), make_env and the storage class read
+    the same in every file."""
+
     def block(text, start, end):
-        return text[text.index(start):text.index(end, text.index(start))]
+        return text[text.index(start) : text.index(end, text.index(start))]
+
+    def without_defaults(args_block):
+        return [line.split("=")[0] for line in args_block.splitlines()]
 
     for start, end in [("class Args:", "# Algorithm-specific arguments"), ("# ---- Environment ----", "# ---- Networks ----"),
                        ("# ---- Storage ----", "# ---- Helpers ----")]:
         blocks = {algo: block(algo_source(algo), start, end) for algo in ON_POLICY}
+        if start == "class Args:":
+            blocks = {algo: tuple(without_defaults(b)) for algo, b in blocks.items()}
         assert len(set(blocks.values())) == 1, f"{start!r} differs between files"
 
 

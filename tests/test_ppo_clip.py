@@ -1,4 +1,4 @@
-"""PPO-specific maths and defaults; the tests shared by all on-policy files are in test_on_policy.py."""
+"""PPO-specific maths; the tests shared by all on-policy files are in test_on_policy.py."""
 import pytest
 import torch
 from conftest import load_algo
@@ -23,9 +23,3 @@ def test_value_loss_hand_computed():
     assert ppo.value_loss(new, old, ret, 0.2, False).item() == pytest.approx(0.5 * (1.0 + 1.0) / 2)
     # clipped prediction of sample 0 is 0.2: error 1.8^2 = 3.24 > 1, so the pessimistic max takes it
     assert ppo.value_loss(new, old, ret, 0.2, True).item() == pytest.approx(0.5 * (3.24 + 1.0) / 2)
-
-
-def test_action_space_defaults():
-    assert ppo.main(ppo.Args(env_id="CartPole-v1", total_timesteps=512, eval_episodes=0))["args"].num_envs == 4
-    a = ppo.main(ppo.Args(env_id="Pendulum-v1", total_timesteps=2048, num_minibatches=2, eval_episodes=0))["args"]
-    assert (a.num_envs, a.num_steps, a.update_epochs, a.learning_rate, a.norm_obs) == (1, 2048, 10, 3e-4, True)

@@ -21,6 +21,16 @@ def test_conjugate_gradient_solves_random_spd_system():
     torch.testing.assert_close(x, torch.linalg.solve(a, b))
 
 
+def explicit_mean_kl(old_dist, new_dist, discrete):
+    """Mean over states of KL(old || new), written out: sum_a p (log p - log q) for a categorical; for a
+    diagonal Gaussian the sum over dimensions of log(s2 / s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2."""
+    if discrete:
+        p, log_p, log_q = old_dist.probs, old_dist.logits.log_softmax(-1), new_dist.logits.log_softmax(-1)
+        return (p * (log_p - log_q)).sum(-1).mean()
+    m1, s1, m2, s2 = old_dist.loc, old_dist.scale, new_dist.loc, new_dist.scale
+    return (torch.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5).sum(-1).mean()
+
+
 class DistributionOf(nn.Module):
     """Makes agent.distribution the forward pass, so torch.func.functional_call can swap parameters."""
 
@@ -33,7 +43,7 @@ class DistributionOf(nn.Module):
 
 
 def explicit_kl_hessian(agent, obs):
-    """Hessian of the mean KL(old || new) w.r.t. the flat policy parameters, by autograd's hessian()."""
+    """Hessian of the written-out mean KL(old || new) w.r.t. the flat policy parameters, by autograd."""
     named = [(f"agent.{n}", p) for n, p in agent.named_parameters() if not n.startswith("critic.")]
     flat0 = nn.utils.parameters_to_vector([p for _, p in named]).detach()
     with torch.no_grad():
@@ -42,24 +52,47 @@ def explicit_kl_hessian(agent, obs):
     def kl_of(flat):
         chunks, i = {}, 0
         for name, p in named:
-            chunks[name] = flat[i:i + p.numel()].view(p.shape)
+            chunks[name] = flat[i : i + p.numel()].view(p.shape)
             i += p.numel()
         new_dist = functional_call(DistributionOf(agent), chunks, (obs,), strict=False)
-        return trpo.mean_kl(old_dist, new_dist, agent.discrete)
+        return explicit_mean_kl(old_dist, new_dist, agent.discrete)
 
     return torch.autograd.functional.hessian(kl_of, flat0)
 
 
-@pytest.mark.parametrize("space", [gym.spaces.Discrete(3), gym.spaces.Box(-1.0, 1.0, (2,))])
-def test_fisher_vector_product_equals_explicit_hessian(space):
-    torch.manual_seed(0)
+def sharp_agent(space, seed=0):
+    """An agent whose policy depends visibly on its weights (the 0.01 head init undone)."""
+    torch.manual_seed(seed)
     agent = trpo.Agent(3, space, (5,)).double()
     head = agent.actor[-1] if agent.discrete else agent.actor_mean[-1]
     with torch.no_grad():
-        head.weight.mul_(100.0)  # undo the 0.01 init so the outputs depend visibly on the weights
+        head.weight.mul_(100.0)
         if not agent.discrete:
             agent.actor_logstd.copy_(torch.tensor([[0.3, -0.4]]))
-    params = [p for n, p in agent.named_parameters() if not n.startswith("critic.")]
+    return agent, [p for n, p in agent.named_parameters() if not n.startswith("critic.")]
+
+
+SPACES = [gym.spaces.Discrete(3), gym.spaces.Box(-1.0, 1.0, (2,))]
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_mean_kl_matches_written_out_kl(space):
+    """Catches a KL averaged over action dimensions instead of summed, or taken in the wrong direction."""
+    agent, _ = sharp_agent(space)
+    obs = torch.randn(7, 3, dtype=torch.float64)
+    old_dist = agent.distribution(obs)
+    agent_b, _ = sharp_agent(space, seed=1)
+    new_dist = agent_b.distribution(obs)
+    expected = explicit_mean_kl(old_dist, new_dist, agent.discrete)
+    assert expected.item() > 1e-2
+    torch.testing.assert_close(trpo.mean_kl(old_dist, new_dist, agent.discrete), expected)
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_fisher_vector_product_equals_explicit_hessian(space):
+    """The reference Hessian comes from the written-out KL, not from trpo.mean_kl, so a wrong KL or a
+    wrong second derivative in the product both show."""
+    agent, params = sharp_agent(space)
     obs = torch.randn(7, 3, dtype=torch.float64)
     hessian = explicit_kl_hessian(agent, obs)
     assert hessian.abs().max() > 1e-2  # the comparison is not between two zeros
@@ -68,25 +101,26 @@ def test_fisher_vector_product_equals_explicit_hessian(space):
     torch.testing.assert_close(fvp, hessian @ v + 0.1 * v)
 
 
-def test_step_scaled_so_quadratic_kl_model_equals_max_kl():
-    """main scales s = (F + d I)^-1 g by sqrt(max_kl / (0.5 s^T (F + d I) s)); on a real agent and a real
-    policy gradient the scaled step's quadratic KL model is max_kl and the measured KL is close to it."""
-    torch.manual_seed(1)
-    agent = trpo.Agent(3, gym.spaces.Discrete(4), (8,)).double()
-    with torch.no_grad():
-        agent.actor[-1].weight.mul_(100.0)  # curvature well above the damping
-    params = [p for n, p in agent.named_parameters() if not n.startswith("critic.")]
-    obs, actions, adv = torch.randn(64, 3, dtype=torch.float64), torch.randint(0, 4, (64,)), torch.randn(64)
+def test_natural_gradient_step_reaches_max_kl():
+    """trpo.natural_gradient_step (the function main calls) returns F^-1 g scaled so the quadratic KL model
+    0.5 s^T F s is max_kl; the KL measured after the step is close to it. Catches a missing square root, a
+    factor of two, or a step along g instead of F^-1 g."""
+    agent, params = sharp_agent(gym.spaces.Discrete(3), seed=1)
+    obs, actions, adv = torch.randn(64, 3, dtype=torch.float64), torch.randint(0, 3, (64,)), torch.randn(64)
     logprob, _, _ = agent.evaluate_actions(obs, actions)
-    g = trpo.flat_grad((logprob * adv).mean(), params)
+    g = trpo.flat_grad((logprob * adv.double()).mean(), params)
+    hessian = explicit_kl_hessian(agent, obs) + 1e-3 * torch.eye(len(g), dtype=torch.float64)
     fvp = lambda v: trpo.fisher_vector_product(agent, params, obs, v, 1e-3)  # noqa: E731
-    step_dir = trpo.conjugate_gradient(fvp, g, 10)
-    full_step = step_dir * torch.sqrt(0.01 / (0.5 * step_dir @ fvp(step_dir)))
-    assert (0.5 * full_step @ fvp(full_step)).item() == pytest.approx(0.01, rel=1e-6)
+    step = trpo.natural_gradient_step(fvp, g, max_kl=0.01, cg_iters=len(g))
+    assert (0.5 * step @ hessian @ step).item() == pytest.approx(0.01, rel=1e-4)
+    direction = torch.linalg.solve(hessian, g)
+    cosine = torch.nn.functional.cosine_similarity
+    assert cosine(step, direction, 0) > 0.999  # conjugate gradient converges to F^-1 g
+    assert cosine(g, direction, 0) < 0.9  # and the plain gradient points elsewhere
     with torch.no_grad():
         old_dist = agent.distribution(obs)
-        nn.utils.vector_to_parameters(nn.utils.parameters_to_vector(params) + full_step, params)
-        measured = trpo.mean_kl(old_dist, agent.distribution(obs), True).item()
+        nn.utils.vector_to_parameters(nn.utils.parameters_to_vector(params) + step, params)
+        measured = explicit_mean_kl(old_dist, agent.distribution(obs), True).item()
     assert 0.005 < measured < 0.02  # second-order model: right to within its higher-order terms
 
 

@@ -1,0 +1,149 @@
+"""Plant each bug the maths and behaviour tests guard against, and check that its test fails.
+
+    python tests/planted_bugs.py            # every planted bug
+    python tests/planted_bugs.py -k trpo    # those whose name contains "trpo"
+
+For every entry of BUGS: copy algos/ to a temporary folder, replace one snippet of one file (the snippet
+must occur exactly once), run the named tests against the copy (conftest.py reads ALGOS_DIR) and expect
+them to FAIL. The same tests must pass on the unmodified files first. A test that still passes with its
+bug planted guards nothing: the script names it and exits non-zero.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# (name, file, snippet, planted replacement, test selection for pytest)
+BUGS = [
+    ("trpo step without the square root", "trpo",
+     "torch.sqrt(max_kl / (shs + 1e-12))", "(max_kl / (shs + 1e-12))",
+     "tests/test_trpo.py::test_natural_gradient_step_reaches_max_kl"),
+    ("trpo step scaled by a factor of two", "trpo",
+     "shs = 0.5 * step_dir @ fvp(step_dir)", "shs = 2.0 * step_dir @ fvp(step_dir)",
+     "tests/test_trpo.py::test_natural_gradient_step_reaches_max_kl"),
+    ("trpo step along the plain gradient", "trpo",
+     "step_dir = conjugate_gradient(fvp, g, cg_iters)", "step_dir = g",
+     "tests/test_trpo.py::test_natural_gradient_step_reaches_max_kl"),
+    ("trpo Gaussian KL averaged over action dimensions", "trpo",
+     "(kl if discrete else kl.sum(-1)).mean()", "(kl if discrete else kl.mean(-1)).mean()",
+     "tests/test_trpo.py::test_mean_kl_matches_written_out_kl tests/test_trpo.py::test_fisher_vector_product_equals_explicit_hessian"),
+    ("trpo KL in the reverse direction", "trpo",
+     "kl_divergence(old_dist, new_dist)", "kl_divergence(new_dist, old_dist)",
+     "tests/test_trpo.py::test_mean_kl_matches_written_out_kl"),
+    ("Gaussian sampler ignores the policy mean", "ppo_clip",
+     "return torch.normal(mean, self.actor_logstd.exp().expand_as(mean))",
+     "return torch.normal(torch.zeros_like(mean), self.actor_logstd.exp().expand_as(mean))",
+     "tests/test_on_policy.py::test_samples_follow_the_policy"),
+    ("on-policy truncation bootstraps from the next episode's first observation", "ppo_clip",
+     'final_obs.append(prepare(infos["final_obs"][i][None], update=False))',
+     "final_obs.append(prepare(raw_obs[i][None], update=False))",
+     "tests/test_on_policy.py::test_truncation_bootstraps_from_the_final_observation[ppo_clip]"),
+    ("on-policy truncation treated as termination", "vpg",
+     "rewards = rewards + gamma * final_values * truncations * (1.0 - terminations)", "rewards = rewards",
+     "tests/test_on_policy.py::test_truncation_bootstraps_from_the_final_observation[vpg]"),
+    ("td3 target smoothing without noise", "td3",
+     "noise = (torch.randn_like(mu) * policy_noise).clamp(-noise_clip, noise_clip) * target_actor.action_scale",
+     "noise = torch.zeros_like(mu)",
+     "tests/test_off_policy.py::test_td3_target_smoothing_noise_has_the_paper_std_and_clip"),
+    ("td3 target smoothing without the noise clip", "td3",
+     "noise = (torch.randn_like(mu) * policy_noise).clamp(-noise_clip, noise_clip) * target_actor.action_scale",
+     "noise = torch.randn_like(mu) * policy_noise * target_actor.action_scale",
+     "tests/test_off_policy.py::test_td3_target_smoothing_noise_has_the_paper_std_and_clip"),
+    ("td3 target smoothing noise not scaled per dimension", "td3",
+     "noise = (torch.randn_like(mu) * policy_noise).clamp(-noise_clip, noise_clip) * target_actor.action_scale",
+     "noise = (torch.randn_like(mu) * policy_noise).clamp(-noise_clip, noise_clip)",
+     "tests/test_off_policy.py::test_td3_target_smoothing_noise_has_the_paper_std_and_clip"),
+    ("td3 target from the first critic only", "td3",
+     'next_q = torch.min(qf1_target(data["next_obs"], next_actions), qf2_target(data["next_obs"], next_actions))',
+     'next_q = qf1_target(data["next_obs"], next_actions)',
+     "tests/test_off_policy.py::test_td3_target_takes_the_smaller_target_critic"),
+    ("td3 target from the larger critic", "td3",
+     'next_q = torch.min(qf1_target(data["next_obs"], next_actions), qf2_target(data["next_obs"], next_actions))',
+     'next_q = torch.max(qf1_target(data["next_obs"], next_actions), qf2_target(data["next_obs"], next_actions))',
+     "tests/test_off_policy.py::test_td3_target_takes_the_smaller_target_critic"),
+    ("sac target with the entropy term's sign flipped", "sac",
+     "(next_q - alpha * next_log_prob)", "(next_q + alpha * next_log_prob)",
+     "tests/test_off_policy.py::test_sac_target_adds_the_entropy_bonus_to_the_smaller_critic"),
+    ("sac temperature loss flipped", "sac",
+     "return (-log_alpha.exp() * (log_pi + target_entropy)).mean()",
+     "return (log_alpha.exp() * (log_pi + target_entropy)).mean()",
+     "tests/test_off_policy.py::test_sac_temperature_rises_when_entropy_is_below_target"),
+    ("sac target entropy +dim(A)", "sac",
+     "return -float(np.prod(action_space.shape))", "return float(np.prod(action_space.shape))",
+     "tests/test_off_policy.py::test_sac_temperature_rises_when_entropy_is_below_target"),
+    ("sac squashing correction with the +1e-6 form", "sac",
+     "log_det = torch.log(self.action_scale) + 2.0 * (np.log(2.0) - u - F.softplus(-2.0 * u))",
+     "log_det = torch.log(self.action_scale * (1 - torch.tanh(u).pow(2)) + 1e-6)",
+     "tests/test_off_policy.py::test_sac_log_prob_stays_exact_where_tanh_saturates"),
+    ("td3 envs and warm-up actions seeded with one integer", "td3",
+     "env_seed, action_seed, buffer_seed = (int(s.generate_state(1)[0]) for s in streams)",
+     "env_seed = action_seed = buffer_seed = args.seed",
+     "tests/test_off_policy.py::test_envs_and_warm_up_actions_draw_independent_streams[td3]"),
+    ("td3 actor loss logged before the first actor step", "td3",
+     "                if actor_updates:  # with a policy delay above 100 the actor may not have stepped yet\n"
+     '                    metrics["losses/actor_loss"] = actor_loss.item()',
+     '                metrics["losses/actor_loss"] = actor_loss.item()',
+     "tests/test_off_policy.py::test_actor_delay_longer_than_the_logging_interval[td3]"),
+    ("a2c without its optimiser step", "a2c", "        optimizer.step()\n", "",
+     "tests/test_on_policy.py::test_policy_moves_toward_the_better_action[a2c]"),
+    ("vpg policy gradient of the wrong sign", "vpg",
+     "pg_loss = -(newlogprob * b_advantages).mean()", "pg_loss = (newlogprob * b_advantages).mean()",
+     "tests/test_on_policy.py::test_policy_moves_toward_the_better_action[vpg]"),
+    ("trpo step against the natural gradient", "trpo",
+     "natural_gradient_step(fvp, -loss_grad,", "natural_gradient_step(fvp, loss_grad,",
+     "tests/test_on_policy.py::test_policy_moves_toward_the_better_action[trpo]"),
+    ("ppo advantages of the wrong sign", "ppo_clip",
+     "mb_advantages = b_advantages[mb_inds]", "mb_advantages = -b_advantages[mb_inds]",
+     "tests/test_on_policy.py::test_policy_moves_toward_the_better_action[ppo_clip]"),
+    ("ppo surrogate without the clip", "ppo_clip",
+     "-advantages * torch.clamp(ratio, 1 - clip_coef, 1 + clip_coef)", "-advantages * ratio",
+     "tests/test_ppo_clip.py::test_clipped_surrogate_hand_computed"),
+]
+
+
+def run_tests(selection: str, algos_dir: str) -> bool:
+    env = {**os.environ, "ALGOS_DIR": algos_dir}
+    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *selection.split()]
+    return subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-k", default="", help="only the bugs whose name contains this text")
+    args = parser.parse_args()
+    bugs = [b for b in BUGS if args.k in b[0]]
+    unguarded = []
+    for name, algo, snippet, planted, selection in bugs:
+        with tempfile.TemporaryDirectory() as tmp:
+            algos_dir = os.path.join(tmp, "algos")
+            shutil.copytree(os.path.join(ROOT, "algos"), algos_dir)
+            path = os.path.join(algos_dir, f"{algo}.py")
+            text = open(path).read()
+            if text.count(snippet) != 1:
+                print(f"STALE   {name}: the snippet occurs {text.count(snippet)} times in {algo}.py")
+                unguarded.append(name)
+                continue
+            if not run_tests(selection, algos_dir):
+                print(f"BROKEN  {name}: {selection} fails on the unmodified files")
+                unguarded.append(name)
+                continue
+            with open(path, "w") as f:
+                f.write(text.replace(snippet, planted))
+            caught = not run_tests(selection, algos_dir)
+        print(f"{'caught ' if caught else 'MISSED '} {name}: {selection}", flush=True)
+        if not caught:
+            unguarded.append(name)
+    if unguarded:
+        print(f"{len(unguarded)} of {len(bugs)} planted bugs not caught: {'; '.join(unguarded)}", file=sys.stderr)
+        return 1
+    print(f"all {len(bugs)} planted bugs caught")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
