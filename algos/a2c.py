@@ -32,7 +32,6 @@ import os
 import random
 import sys
 import time
-from typing import Optional
 
 import gymnasium as gym
 import numpy as np
@@ -45,67 +44,44 @@ from torch.utils.tensorboard import SummaryWriter
 # ---- Args ----
 @dataclasses.dataclass
 class Args:
-    exp_name: str = os.path.basename(__file__)[: -len(".py")]
-    """name of this experiment, used in the run name and the checkpoint file name"""
-    env_id: str = "CartPole-v1"
-    """id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor"""
-    total_timesteps: int = 500_000
-    """total environment transitions to collect, summed over all envs"""
-    seed: int = 1
-    """seed of random, numpy, torch and the environments"""
-    torch_threads: int = 1
-    """torch CPU threads; one is fastest for small MLPs on few cores (benchmark/results/speed.md)"""
-    cuda: bool = False
-    """use CUDA when available (small MLPs usually run faster on the CPU)"""
-    track: bool = False
-    """mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)"""
-    wandb_project_name: str = "single-file-rl"
-    """Weights & Biases project"""
-    wandb_entity: Optional[str] = None
-    """Weights & Biases entity (team or user); None uses your default"""
-    capture_video: bool = False
-    """record the evaluation episodes to videos/{run_name}/"""
-    save_model: bool = False
-    """write a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training"""
-    eval_episodes: int = 10
-    """deterministic evaluation episodes at the end of training (0 skips it)"""
-    eval_checkpoint: Optional[str] = None
-    """evaluate this checkpoint for eval_episodes episodes instead of training"""
-    hidden_sizes: tuple[int, ...] = (64, 64)
-    """hidden layer widths of the actor and of the critic"""
+    exp_name: str = os.path.basename(__file__).removesuffix(".py")  # name used in the run and checkpoint names
+    env_id: str = "CartPole-v1"  # id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor
+    total_timesteps: int = 500_000  # total environment transitions to collect, summed over all envs
+    seed: int = 1  # seed of random, numpy, torch and the environments
+    torch_threads: int = 1  # torch CPU threads; one is fastest for small MLPs on few cores (benchmark/results/speed.md)
+    cuda: bool = False  # use CUDA when available (small MLPs usually run faster on the CPU)
+    track: bool = False  # mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)
+    wandb_project_name: str = "single-file-rl"  # Weights & Biases project
+    wandb_entity: str | None = None  # Weights & Biases entity (team or user); None uses your default
+    capture_video: bool = False  # record the evaluation episodes to videos/{run_name}/
+    save_model: bool = False  # write a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training
+    eval_episodes: int = 10  # deterministic evaluation episodes at the end of training (0 skips it)
+    eval_checkpoint: str | None = None  # evaluate this checkpoint for eval_episodes episodes instead of training
+    hidden_sizes: tuple[int, ...] = (64, 64)  # hidden layer widths of the actor and of the critic
 
     # Algorithm-specific arguments. None means the default for the action space: [Discrete, Box].
-    learning_rate: float = 7e-4
-    """RMSprop learning rate"""
-    anneal_lr: bool = True
-    """anneal the learning rate linearly to zero over training"""
-    num_envs: Optional[int] = None
-    """parallel environments [8, 16]"""
-    num_steps: int = 5
-    """steps per environment per update (the n of the n-step return)"""
-    gamma: float = 0.99
-    """discount factor"""
-    gae_lambda: float = 1.0
-    """lambda of GAE(lambda); 1.0 gives the paper's n-step returns"""
-    norm_adv: bool = False
-    """normalise advantages over the batch"""
-    ent_coef: Optional[float] = None
-    """entropy bonus coefficient [0.0, 0.01]"""
-    vf_coef: float = 0.5
-    """value loss coefficient"""
-    max_grad_norm: float = 0.5
-    """maximum global norm of the gradient"""
-    norm_obs: Optional[bool] = None
-    """normalise observations by their running mean and std [False, True]"""
-    norm_reward: Optional[bool] = None
-    """scale rewards by the running std of the discounted return [False, True]"""
-    clip_action: Optional[bool] = None
-    """clip Gaussian actions to the action bounds before stepping [False, True]"""
+    learning_rate: float = 7e-4  # RMSprop learning rate
+    anneal_lr: bool = True  # anneal the learning rate linearly to zero over training
+    num_envs: int | None = None  # parallel environments [8, 16]
+    num_steps: int = 5  # steps per environment per update (the n of the n-step return)
+    gamma: float = 0.99  # discount factor
+    gae_lambda: float = 1.0  # lambda of GAE(lambda); 1.0 gives the paper's n-step returns
+    norm_adv: bool = False  # normalise advantages over the batch
+    ent_coef: float | None = None  # entropy bonus coefficient [0.0, 0.01]
+    vf_coef: float = 0.5  # value loss coefficient
+    max_grad_norm: float = 0.5  # maximum global norm of the gradient
+    norm_obs: bool | None = None  # normalise observations by their running mean and std [False, True]
+    norm_reward: bool | None = None  # scale rewards by the running std of the discounted return [False, True]
+    clip_action: bool | None = None  # clip Gaussian actions to the action bounds before stepping [False, True]
 
 
+# Defaults that depend on the action space, (Discrete, Box); --help shows them as [Discrete, Box].
 DEFAULTS = {
-    "discrete": dict(num_envs=8, ent_coef=0.0, norm_obs=False, norm_reward=False, clip_action=False),
-    "box": dict(num_envs=16, ent_coef=0.01, norm_obs=True, norm_reward=True, clip_action=True),
+    "num_envs": (8, 16),
+    "ent_coef": (0.0, 0.01),
+    "norm_obs": (False, True),
+    "norm_reward": (False, True),
+    "clip_action": (False, True),
 }
 
 
@@ -143,7 +119,7 @@ def resolve_env_id(env_id: str) -> str:
     return env_id
 
 
-def make_env(env_id: str, video_folder: Optional[str] = None):
+def make_env(env_id: str, video_folder: str | None = None):
     def thunk():
         if video_folder is None:
             env = gym.make(env_id)
@@ -215,7 +191,7 @@ class Agent(nn.Module):
 class RunningMeanStd:
     """Running mean and variance of a stream of batches (Chan et al. 1979 parallel update)."""
 
-    def __init__(self, shape: tuple[int, ...] = (), state: Optional[dict] = None):
+    def __init__(self, shape: tuple[int, ...] = (), state: dict | None = None):
         self.mean, self.var, self.count = np.zeros(shape), np.ones(shape), 1e-4
         if state is not None:  # a checkpoint's statistics (see state_dict)
             self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
@@ -251,8 +227,10 @@ def compute_gae(rewards, values, terminations, truncations, final_values, next_v
     return advantages, advantages + values
 
 
-def evaluate(agent, obs_rms, env_id, episodes, seed, device, video_folder=None):
-    """Returns of deterministic episodes on a fresh env, with the training normalisation frozen."""
+def evaluate(agent, obs_rms, env_id, episodes, seed, video_folder=None, writer=None, global_step=0):
+    """Returns of deterministic episodes on a fresh env, with the training normalisation frozen.
+    Printed, and logged to eval/episodic_return when a writer is given."""
+    device = next(agent.parameters()).device
     env, returns = make_env(env_id, video_folder)(), []
     for episode in range(episodes):
         (obs, _), done, total = env.reset(seed=seed + episode), False, 0.0
@@ -265,65 +243,81 @@ def evaluate(agent, obs_rms, env_id, episodes, seed, device, video_folder=None):
             obs, reward, terminated, truncated, _ = env.step(action)
             total, done = total + float(reward), terminated or truncated
         returns.append(total)
+        if writer is not None:
+            writer.add_scalar("eval/episodic_return", total, global_step)
     env.close()
+    print(f"eval {env_id}: {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
     return returns
 
 
 def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
+    """Bad input stops here with a one-line error, before any training starts."""
+    name = os.path.basename(__file__)
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
-        fail(f"{args.env_id} has observations {obs_space}; {os.path.basename(__file__)} supports flat Box observations")
-    if not (isinstance(action_space, gym.spaces.Discrete) or
-            (isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1)):
-        fail(f"{args.env_id} has actions {action_space}; {os.path.basename(__file__)} supports Discrete and 1-d Box actions")
-    checks = [(k, "positive", lambda v: v > 0) for k in ["total_timesteps", "num_envs", "num_steps",
-              "torch_threads", "learning_rate"]]
-    checks += [(k, "non-negative", lambda v: v >= 0) for k in ["ent_coef", "vf_coef", "max_grad_norm", "eval_episodes"]]
-    checks += [(k, "in [0, 1]", lambda v: 0 <= v <= 1) for k in ["gamma", "gae_lambda"]]
-    checks += [("hidden_sizes", "positive", lambda v: len(v) > 0 and min(v) > 0)]
-    for name, what, ok in checks:
-        if not ok(getattr(args, name)):
-            fail(f"--{name.replace('_', '-')} must be {what}, got {getattr(args, name)}")
+        fail(f"{args.env_id} has observations {obs_space}; {name} supports flat Box observations")
+    if not isinstance(action_space, (gym.spaces.Discrete, gym.spaces.Box)) or len(action_space.shape) > 1:
+        fail(f"{args.env_id} has actions {action_space}; {name} supports Discrete and 1-d Box actions")
+    rules = [  # (what the value must be, the test, the flags it applies to)
+        ("positive", lambda v: v > 0, "total_timesteps num_envs num_steps torch_threads learning_rate"),
+        ("non-negative", lambda v: v >= 0, "ent_coef vf_coef max_grad_norm eval_episodes"),
+        ("in [0, 1]", lambda v: 0 <= v <= 1, "gamma gae_lambda"),
+        ("positive", lambda v: len(v) > 0 and min(v) > 0, "hidden_sizes"),
+        ("in [0, 2**32)", lambda v: 0 <= v < 2**32, "seed"),  # numpy's legacy seeding range
+    ]
+    for what, ok, fields in rules:
+        for field in fields.split():
+            if not ok(getattr(args, field)):
+                fail(f"--{field.replace('_', '-')} must be {what}, got {getattr(args, field)}")
+    if args.capture_video and args.eval_episodes == 0:
+        fail("--capture-video records the evaluation episodes, but --eval-episodes is 0")
     batch_size = args.num_envs * args.num_steps
     if args.total_timesteps < batch_size:
         fail(f"--total-timesteps {args.total_timesteps} is less than one batch (num_envs * num_steps = {batch_size})")
 
 
 def save_checkpoint(path, agent, obs_rms, args, global_step):
-    state = {"agent": agent.state_dict(), "obs_rms": obs_rms.state_dict() if obs_rms else None,
-             "args": dataclasses.asdict(args), "global_step": global_step}
+    state = {
+        "agent": agent.state_dict(),
+        "obs_rms": obs_rms.state_dict() if obs_rms else None,
+        "args": dataclasses.asdict(args),
+        "global_step": global_step,
+    }
     torch.save(state, f"{path}.tmp")
     os.replace(f"{path}.tmp", path)  # atomic: a crash mid-write never leaves a truncated checkpoint
 
 
-def evaluate_checkpoint(args: Args) -> dict:
-    if not os.path.isfile(args.eval_checkpoint):
-        fail(f"no checkpoint at {args.eval_checkpoint}")
-    state = torch.load(args.eval_checkpoint, weights_only=True)
+def load_checkpoint(path: str):
+    """The env id and the trained policy of a --save-model checkpoint, for --eval-checkpoint."""
+    if not os.path.isfile(path):
+        fail(f"no checkpoint at {path}")
+    state = torch.load(path, weights_only=True)
     env_id, hidden_sizes = resolve_env_id(state["args"]["env_id"]), tuple(state["args"]["hidden_sizes"])
     probe = gym.make(env_id)
     agent = Agent(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
     probe.close()
     agent.load_state_dict(state["agent"])
     obs_rms = RunningMeanStd(state=state["obs_rms"]) if state["obs_rms"] is not None else None
-    run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
-    video_folder = f"videos/{run_name}-eval" if args.capture_video else None
-    returns = evaluate(agent, obs_rms, env_id, args.eval_episodes, args.seed, torch.device("cpu"), video_folder)
-    print(f"eval {env_id}: {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
-    return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
+    return env_id, agent, obs_rms
 
 
 # ---- Main ----
 def main(args: Args) -> dict:
     torch.set_num_threads(args.torch_threads)
     if args.eval_checkpoint is not None:
-        return evaluate_checkpoint(args)
+        if args.eval_episodes <= 0:
+            fail(f"--eval-episodes must be positive with --eval-checkpoint, got {args.eval_episodes}")
+        env_id, agent, obs_rms = load_checkpoint(args.eval_checkpoint)
+        run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
+        video_folder = f"videos/{run_name}-eval" if args.capture_video else None
+        returns = evaluate(agent, obs_rms, env_id, args.eval_episodes, args.seed, video_folder)
+        return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
     args = dataclasses.replace(args, env_id=resolve_env_id(args.env_id))
     try:
         probe = gym.make(args.env_id)
     except gym.error.Error as e:
         fail(f"cannot create {args.env_id}: {e}")
-    kind = "discrete" if isinstance(probe.action_space, gym.spaces.Discrete) else "box"
-    args = dataclasses.replace(args, **{k: v for k, v in DEFAULTS[kind].items() if getattr(args, k) is None})
+    box = int(isinstance(probe.action_space, gym.spaces.Box))
+    args = dataclasses.replace(args, **{k: v[box] for k, v in DEFAULTS.items() if getattr(args, k) is None})
     check_args(args, probe.observation_space, probe.action_space)
     probe.close()
     batch_size = args.num_envs * args.num_steps
@@ -332,10 +326,18 @@ def main(args: Args) -> dict:
     if args.track:
         import wandb
 
-        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
-                   config=vars(args), name=run_name, save_code=True)
+        wandb.init(
+            project=args.wandb_project_name,
+            entity=args.wandb_entity,
+            sync_tensorboard=True,
+            config=vars(args),
+            name=run_name,
+            save_code=True,
+        )
     writer = SummaryWriter(f"runs/{run_name}")
-    writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items()))
+    writer.add_text(
+        "hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
+    )
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -344,8 +346,9 @@ def main(args: Args) -> dict:
 
     # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
     # and puts the true last one in infos["final_obs"], so there is no dummy step to mask out.
-    envs = gym.vector.SyncVectorEnv([make_env(args.env_id) for _ in range(args.num_envs)],
-                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    envs = gym.vector.SyncVectorEnv(
+        [make_env(args.env_id) for _ in range(args.num_envs)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
+    )
     assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
     obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
     agent = Agent(obs_dim, action_space, args.hidden_sizes).to(device)
@@ -375,6 +378,7 @@ def main(args: Args) -> dict:
             optimizer.param_groups[0]["lr"] = (1.0 - (iteration - 1.0) / num_iterations) * args.learning_rate
 
         final_index, final_obs = [], []  # where truncated episodes ended, and their last observations
+        # ALGO LOGIC: a rollout of num_steps vector steps with the current policy
         for step in range(args.num_steps):
             global_step += args.num_envs
             obs[step] = next_obs
@@ -405,6 +409,7 @@ def main(args: Args) -> dict:
                 final_obs.append(prepare(infos["final_obs"][i][None], update=False))
             next_obs = prepare(raw_obs, update=True)
 
+        # ALGO LOGIC: advantages, then the actor-critic step
         # The weights are fixed during a rollout: the values in one batched pass.
         with torch.no_grad():
             values = agent.get_value(obs)
@@ -412,8 +417,16 @@ def main(args: Args) -> dict:
             final_values = np.zeros(shape, np.float32)
             if final_obs:
                 final_values[tuple(zip(*final_index))] = agent.get_value(torch.cat(final_obs)).cpu().numpy()
-        advantages, returns = compute_gae(rewards, values.cpu().numpy(), terminations, truncations, final_values,
-                                          next_value, args.gamma, args.gae_lambda)
+        advantages, returns = compute_gae(
+            rewards,
+            values.cpu().numpy(),
+            terminations,
+            truncations,
+            final_values,
+            next_value,
+            args.gamma,
+            args.gae_lambda,
+        )
         advantages, returns = torch.as_tensor(advantages, device=device), torch.as_tensor(returns, device=device)
         b_obs, b_actions = obs.reshape(-1, obs_dim), actions.reshape((-1,) + action_space.shape)
         b_advantages = advantages.reshape(-1)
@@ -434,19 +447,29 @@ def main(args: Args) -> dict:
         updates += 1
 
         sps = int(global_step / (time.time() - start_time))
-        if iteration % max(1, 1000 // batch_size) == 0 or iteration == num_iterations:  # logging every update costs ~15%
+        if (
+            iteration % max(1, 1000 // batch_size) == 0 or iteration == num_iterations
+        ):  # logging every update costs ~15%
             var_y = b_returns.var().item()
             explained_var = float("nan") if var_y == 0 else 1 - (b_returns - b_values).var().item() / var_y
-            metrics = {"charts/learning_rate": optimizer.param_groups[0]["lr"], "charts/SPS": sps,
-                       "losses/value_loss": v_loss.item(), "losses/policy_loss": pg_loss.item(),
-                       "losses/entropy": entropy_loss.item(), "losses/explained_variance": explained_var}
+            metrics = {
+                "charts/learning_rate": optimizer.param_groups[0]["lr"],
+                "charts/SPS": sps,
+                "losses/value_loss": v_loss.item(),
+                "losses/policy_loss": pg_loss.item(),
+                "losses/entropy": entropy_loss.item(),
+                "losses/explained_variance": explained_var,
+            }
             for tag, value in metrics.items():
                 writer.add_scalar(tag, value, global_step)
         if time.time() - last_print > 5.0 or iteration == num_iterations:
             last_print, eta = time.time(), (args.total_timesteps - global_step) / max(sps, 1)
             recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"
-            print(f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  "
-                  f"ETA {eta / 60:.1f} min", flush=True)
+            print(
+                f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  "
+                f"ETA {eta / 60:.1f} min",
+                flush=True,
+            )
 
     envs.close()
     if args.save_model:
@@ -455,16 +478,23 @@ def main(args: Args) -> dict:
     eval_returns = []
     if args.eval_episodes > 0:
         video_folder = f"videos/{run_name}" if args.capture_video else None
-        eval_returns = evaluate(agent, obs_rms, args.env_id, args.eval_episodes, args.seed + 10_000, device, video_folder)
-        for episodic_return in eval_returns:
-            writer.add_scalar("eval/episodic_return", episodic_return, global_step)
-        print(f"eval: {np.mean(eval_returns):.2f} +- {np.std(eval_returns):.2f} over {len(eval_returns)} episodes")
+        eval_returns = evaluate(
+            agent, obs_rms, args.env_id, args.eval_episodes, args.seed + 10_000, video_folder, writer, global_step
+        )
     writer.close()
     if args.track:
         wandb.finish()
-    return {"run_name": run_name, "args": args, "global_step": global_step, "iterations": num_iterations,
-            "updates": updates, "episodes": episodes, "train_returns": recent_returns, "eval_returns": eval_returns,
-            "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None}
+    return {
+        "run_name": run_name,
+        "args": args,
+        "global_step": global_step,
+        "iterations": num_iterations,
+        "updates": updates,
+        "episodes": episodes,
+        "train_returns": recent_returns,
+        "eval_returns": eval_returns,
+        "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None,
+    }
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ import os
 import random
 import sys
 import time
-from typing import Optional
 
 import gymnasium as gym
 import numpy as np
@@ -45,62 +44,37 @@ from torch.utils.tensorboard import SummaryWriter
 # ---- Args ----
 @dataclasses.dataclass
 class Args:
-    exp_name: str = os.path.basename(__file__)[: -len(".py")]
-    """name of this experiment, used in the run name and the checkpoint file name"""
-    env_id: str = "CartPole-v1"
-    """id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor"""
-    total_timesteps: int = 500_000
-    """total environment transitions to collect, summed over all envs"""
-    seed: int = 1
-    """seed of random, numpy, torch and the environments"""
-    torch_threads: int = 1
-    """torch CPU threads; one is fastest for small MLPs on few cores (benchmark/results/speed.md)"""
-    cuda: bool = False
-    """use CUDA when available (small MLPs usually run faster on the CPU)"""
-    track: bool = False
-    """mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)"""
-    wandb_project_name: str = "single-file-rl"
-    """Weights & Biases project"""
-    wandb_entity: Optional[str] = None
-    """Weights & Biases entity (team or user); None uses your default"""
-    capture_video: bool = False
-    """record the evaluation episodes to videos/{run_name}/"""
-    save_model: bool = False
-    """write a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training"""
-    eval_episodes: int = 10
-    """deterministic evaluation episodes at the end of training (0 skips it)"""
-    eval_checkpoint: Optional[str] = None
-    """evaluate this checkpoint for eval_episodes episodes instead of training"""
-    hidden_sizes: tuple[int, ...] = (120, 84)
-    """hidden layer widths of the actor and of the critic"""
+    exp_name: str = os.path.basename(__file__).removesuffix(".py")  # name used in the run and checkpoint names
+    env_id: str = "CartPole-v1"  # id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor
+    total_timesteps: int = 500_000  # total environment transitions to collect, summed over all envs
+    seed: int = 1  # seed of random, numpy, torch and the environments
+    torch_threads: int = 1  # torch CPU threads; one is fastest for small MLPs on few cores (benchmark/results/speed.md)
+    cuda: bool = False  # use CUDA when available (small MLPs usually run faster on the CPU)
+    track: bool = False  # mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)
+    wandb_project_name: str = "single-file-rl"  # Weights & Biases project
+    wandb_entity: str | None = None  # Weights & Biases entity (team or user); None uses your default
+    capture_video: bool = False  # record the evaluation episodes to videos/{run_name}/
+    save_model: bool = False  # write a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training
+    eval_episodes: int = 10  # deterministic evaluation episodes at the end of training (0 skips it)
+    eval_checkpoint: str | None = None  # evaluate this checkpoint for eval_episodes episodes instead of training
+    hidden_sizes: tuple[int, ...] = (120, 84)  # hidden layer widths of the actor and of the critic
 
     # Algorithm-specific arguments.
-    num_envs: int = 1
-    """parallel environments; every vector step stores num_envs transitions"""
-    buffer_size: int = 10_000
-    """replay buffer capacity in transitions"""
-    learning_rate: float = 2.5e-4
-    """Adam learning rate"""
-    gamma: float = 0.99
-    """discount factor"""
-    tau: float = 1.0
-    """target network update: target <- tau * online + (1 - tau) * target (1.0: a hard copy)"""
-    target_network_frequency: int = 500
-    """vector steps between target network updates"""
-    batch_size: int = 128
-    """transitions per gradient step"""
-    start_e: float = 1.0
-    """epsilon at the start of training"""
-    end_e: float = 0.05
-    """epsilon at the end of the schedule"""
-    exploration_fraction: float = 0.5
-    """fraction of total_timesteps over which epsilon goes linearly from start_e to end_e"""
-    learning_starts: int = 10_000
-    """transitions of uniform random actions before learning starts"""
-    train_frequency: int = 10
-    """vector steps per gradient step"""
-    double_q: bool = False
-    """Double DQN: choose the next action with the online network, value it with the target network"""
+    num_envs: int = 1  # parallel environments; every vector step stores num_envs transitions
+    buffer_size: int = 10_000  # replay buffer capacity in transitions
+    learning_rate: float = 2.5e-4  # Adam learning rate
+    gamma: float = 0.99  # discount factor
+    tau: float = 1.0  # target network update: target <- tau * online + (1 - tau) * target (1.0: a hard copy)
+    target_network_frequency: int = 500  # vector steps between target network updates
+    batch_size: int = 128  # transitions per gradient step
+    start_e: float = 1.0  # epsilon at the start of training
+    end_e: float = 0.05  # epsilon at the end of the schedule
+    exploration_fraction: float = (
+        0.5  # fraction of total_timesteps over which epsilon falls linearly from start_e to end_e
+    )
+    learning_starts: int = 10_000  # transitions of uniform random actions before learning starts
+    train_frequency: int = 10  # vector steps per gradient step
+    double_q: bool = False  # Double DQN: the online network picks the next action, the target network values it
 
 
 # ---- Environment ----
@@ -137,7 +111,7 @@ def resolve_env_id(env_id: str) -> str:
     return env_id
 
 
-def make_env(env_id: str, video_folder: Optional[str] = None):
+def make_env(env_id: str, video_folder: str | None = None):
     def thunk():
         if video_folder is None:
             env = gym.make(env_id)
@@ -188,8 +162,10 @@ class ReplayBuffer:
 
     def sample(self, batch_size: int, device: torch.device) -> dict:
         idx = self.rng.integers(0, self.size, batch_size)
-        return {k: torch.as_tensor(getattr(self, k)[idx], device=device)
-                for k in ("obs", "next_obs", "actions", "rewards", "terminations")}
+        return {
+            k: torch.as_tensor(getattr(self, k)[idx], device=device)
+            for k in ("obs", "next_obs", "actions", "rewards", "terminations")
+        }
 
 
 # ---- Helpers ----
@@ -212,8 +188,10 @@ def td_targets(rewards, next_obs, terminations, q_network, target_network, gamma
         return rewards + gamma * (1.0 - terminations) * target_q.gather(-1, next_actions).squeeze(-1)
 
 
-def evaluate(q_network, env_id, episodes, seed, device, video_folder=None):
-    """Returns of greedy episodes (epsilon 0) on a fresh env."""
+def evaluate(q_network, env_id, episodes, seed, video_folder=None, writer=None, global_step=0):
+    """Returns of greedy episodes (epsilon 0) on a fresh env.
+    Printed, and logged to eval/episodic_return when a writer is given."""
+    device = next(q_network.parameters()).device
     env, returns = make_env(env_id, video_folder)(), []
     for episode in range(episodes):
         (obs, _), done, total = env.reset(seed=seed + episode), False, 0.0
@@ -223,24 +201,37 @@ def evaluate(q_network, env_id, episodes, seed, device, video_folder=None):
             obs, reward, terminated, truncated, _ = env.step(action)
             total, done = total + float(reward), terminated or truncated
         returns.append(total)
+        if writer is not None:
+            writer.add_scalar("eval/episodic_return", total, global_step)
     env.close()
+    print(f"eval {env_id}: {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
     return returns
 
 
 def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
+    """Bad input stops here with a one-line error, before any training starts."""
+    name = os.path.basename(__file__)
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
-        fail(f"{args.env_id} has observations {obs_space}; {os.path.basename(__file__)} supports flat Box observations")
+        fail(f"{args.env_id} has observations {obs_space}; {name} supports flat Box observations")
     if not isinstance(action_space, gym.spaces.Discrete):
-        fail(f"{args.env_id} has actions {action_space}; {os.path.basename(__file__)} needs Discrete actions; "
-             "for Box actions use ddpg.py, td3.py or sac.py (or ppo_clip.py, a2c.py, trpo.py, vpg.py)")
-    checks = [(k, "positive", lambda v: v > 0) for k in ["total_timesteps", "num_envs", "buffer_size", "batch_size",
-              "torch_threads", "learning_rate", "target_network_frequency", "train_frequency"]]
-    checks += [(k, "non-negative", lambda v: v >= 0) for k in ["learning_starts", "exploration_fraction", "eval_episodes"]]
-    checks += [(k, "in [0, 1]", lambda v: 0 <= v <= 1) for k in ["gamma", "tau", "start_e", "end_e"]]
-    checks += [("hidden_sizes", "positive", lambda v: len(v) > 0 and min(v) > 0)]
-    for name, what, ok in checks:
-        if not ok(getattr(args, name)):
-            fail(f"--{name.replace('_', '-')} must be {what}, got {getattr(args, name)}")
+        fail(
+            f"{args.env_id} has actions {action_space}; {name} needs Discrete actions; "
+            "for Box actions use ddpg.py, td3.py or sac.py (or ppo_clip.py, a2c.py, trpo.py, vpg.py)"
+        )
+    rules = [  # (what the value must be, the test, the flags it applies to)
+        ("positive", lambda v: v > 0, "total_timesteps num_envs buffer_size batch_size torch_threads"),
+        ("positive", lambda v: v > 0, "learning_rate target_network_frequency train_frequency"),
+        ("non-negative", lambda v: v >= 0, "learning_starts exploration_fraction eval_episodes"),
+        ("in [0, 1]", lambda v: 0 <= v <= 1, "gamma tau start_e end_e"),
+        ("positive", lambda v: len(v) > 0 and min(v) > 0, "hidden_sizes"),
+        ("in [0, 2**32)", lambda v: 0 <= v < 2**32, "seed"),  # numpy's legacy seeding range
+    ]
+    for what, ok, fields in rules:
+        for field in fields.split():
+            if not ok(getattr(args, field)):
+                fail(f"--{field.replace('_', '-')} must be {what}, got {getattr(args, field)}")
+    if args.capture_video and args.eval_episodes == 0:
+        fail("--capture-video records the evaluation episodes, but --eval-episodes is 0")
     if args.total_timesteps <= args.learning_starts:
         fail(f"--total-timesteps {args.total_timesteps} must exceed --learning-starts {args.learning_starts}")
 
@@ -251,27 +242,30 @@ def save_checkpoint(path, q_network, args, global_step):
     os.replace(f"{path}.tmp", path)  # atomic: a crash mid-write never leaves a truncated checkpoint
 
 
-def evaluate_checkpoint(args: Args) -> dict:
-    if not os.path.isfile(args.eval_checkpoint):
-        fail(f"no checkpoint at {args.eval_checkpoint}")
-    state = torch.load(args.eval_checkpoint, weights_only=True)
+def load_checkpoint(path: str):
+    """The env id and the trained policy of a --save-model checkpoint, for --eval-checkpoint."""
+    if not os.path.isfile(path):
+        fail(f"no checkpoint at {path}")
+    state = torch.load(path, weights_only=True)
     env_id, hidden_sizes = resolve_env_id(state["args"]["env_id"]), tuple(state["args"]["hidden_sizes"])
     probe = gym.make(env_id)
     q_network = QNetwork(int(np.prod(probe.observation_space.shape)), int(probe.action_space.n), hidden_sizes)
     probe.close()
     q_network.load_state_dict(state["q_network"])
-    run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
-    video_folder = f"videos/{run_name}-eval" if args.capture_video else None
-    returns = evaluate(q_network, env_id, args.eval_episodes, args.seed, torch.device("cpu"), video_folder)
-    print(f"eval {env_id}: {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
-    return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
+    return env_id, q_network
 
 
 # ---- Main ----
 def main(args: Args) -> dict:
     torch.set_num_threads(args.torch_threads)
     if args.eval_checkpoint is not None:
-        return evaluate_checkpoint(args)
+        if args.eval_episodes <= 0:
+            fail(f"--eval-episodes must be positive with --eval-checkpoint, got {args.eval_episodes}")
+        env_id, q_network = load_checkpoint(args.eval_checkpoint)
+        run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
+        video_folder = f"videos/{run_name}-eval" if args.capture_video else None
+        returns = evaluate(q_network, env_id, args.eval_episodes, args.seed, video_folder)
+        return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
     args = dataclasses.replace(args, env_id=resolve_env_id(args.env_id))
     try:
         probe = gym.make(args.env_id)
@@ -284,10 +278,18 @@ def main(args: Args) -> dict:
     if args.track:
         import wandb
 
-        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
-                   config=vars(args), name=run_name, save_code=True)
+        wandb.init(
+            project=args.wandb_project_name,
+            entity=args.wandb_entity,
+            sync_tensorboard=True,
+            config=vars(args),
+            name=run_name,
+            save_code=True,
+        )
     writer = SummaryWriter(f"runs/{run_name}")
-    writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items()))
+    writer.add_text(
+        "hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
+    )
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -301,8 +303,9 @@ def main(args: Args) -> dict:
 
     # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
     # and puts the true last one in infos["final_obs"], which is the next_obs the buffer must store.
-    envs = gym.vector.SyncVectorEnv([make_env(args.env_id) for _ in range(args.num_envs)],
-                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    envs = gym.vector.SyncVectorEnv(
+        [make_env(args.env_id) for _ in range(args.num_envs)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
+    )
     assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
     obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
     q_network = QNetwork(obs_dim, int(action_space.n), args.hidden_sizes).to(device)
@@ -316,8 +319,9 @@ def main(args: Args) -> dict:
     obs, _ = envs.reset(seed=env_seed)
     envs.action_space.seed(action_seed)
     for iteration in range(1, num_iterations + 1):
-        epsilon = linear_schedule(args.start_e, args.end_e, int(args.exploration_fraction * args.total_timesteps),
-                                  global_step)
+        epsilon = linear_schedule(
+            args.start_e, args.end_e, int(args.exploration_fraction * args.total_timesteps), global_step
+        )
         global_step += args.num_envs
         actions = envs.action_space.sample()
         if global_step > args.learning_starts:
@@ -342,10 +346,18 @@ def main(args: Args) -> dict:
         rb.add(obs, real_next_obs, actions, rewards, terminations)
         obs = next_obs
 
+        # ALGO LOGIC: the Q-learning step on a sampled batch
         if global_step > args.learning_starts and iteration % args.train_frequency == 0:
             data = rb.sample(args.batch_size, device)
-            target_q = td_targets(data["rewards"], data["next_obs"], data["terminations"], q_network, target_network,
-                                  args.gamma, args.double_q)
+            target_q = td_targets(
+                data["rewards"],
+                data["next_obs"],
+                data["terminations"],
+                q_network,
+                target_network,
+                args.gamma,
+                args.double_q,
+            )
             q_values = q_network(data["obs"]).gather(-1, data["actions"][:, None]).squeeze(-1)
             td_loss = F.mse_loss(q_values, target_q)
             optimizer.zero_grad()
@@ -354,8 +366,12 @@ def main(args: Args) -> dict:
             updates += 1
             if updates % 100 == 0:
                 sps = int(global_step / (time.time() - start_time))
-                metrics = {"charts/SPS": sps, "charts/epsilon": epsilon, "losses/td_loss": td_loss.item(),
-                           "losses/q_values": q_values.mean().item()}
+                metrics = {
+                    "charts/SPS": sps,
+                    "charts/epsilon": epsilon,
+                    "losses/td_loss": td_loss.item(),
+                    "losses/q_values": q_values.mean().item(),
+                }
                 for tag, value in metrics.items():
                     writer.add_scalar(tag, value, global_step)
         if global_step > args.learning_starts and iteration % args.target_network_frequency == 0:
@@ -366,8 +382,11 @@ def main(args: Args) -> dict:
             sps = int(global_step / (last_print - start_time))
             eta = (args.total_timesteps - global_step) / max(sps, 1)
             recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"
-            print(f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  "
-                  f"ETA {eta / 60:.1f} min", flush=True)
+            print(
+                f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  "
+                f"ETA {eta / 60:.1f} min",
+                flush=True,
+            )
 
     envs.close()
     if args.save_model:
@@ -376,17 +395,24 @@ def main(args: Args) -> dict:
     eval_returns = []
     if args.eval_episodes > 0:
         video_folder = f"videos/{run_name}" if args.capture_video else None
-        eval_returns = evaluate(q_network, args.env_id, args.eval_episodes, args.seed + 10_000, device, video_folder)
-        for episodic_return in eval_returns:
-            writer.add_scalar("eval/episodic_return", episodic_return, global_step)
-        print(f"eval: {np.mean(eval_returns):.2f} +- {np.std(eval_returns):.2f} over {len(eval_returns)} episodes")
+        eval_returns = evaluate(
+            q_network, args.env_id, args.eval_episodes, args.seed + 10_000, video_folder, writer, global_step
+        )
     writer.close()
     if args.track:
         wandb.finish()
-    return {"run_name": run_name, "args": args, "global_step": global_step, "iterations": num_iterations,
-            "updates": updates, "target_updates": target_updates, "episodes": episodes,
-            "train_returns": recent_returns, "eval_returns": eval_returns,
-            "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None}
+    return {
+        "run_name": run_name,
+        "args": args,
+        "global_step": global_step,
+        "iterations": num_iterations,
+        "updates": updates,
+        "target_updates": target_updates,
+        "episodes": episodes,
+        "train_returns": recent_returns,
+        "eval_returns": eval_returns,
+        "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None,
+    }
 
 
 if __name__ == "__main__":

@@ -9,14 +9,16 @@ policy updates, the actor and the targets updating once every `policy_frequency`
 
 Variant: the paper's settings as in its author's code and CleanRL: 256-256 ReLU networks, Adam 3e-4,
 batch 256, tau 0.005, Gaussian exploration noise 0.1, smoothing noise 0.2 clipped at 0.5 (all as
-fractions of each action dimension's half-range), `learning_starts` steps of uniform random actions.
+fractions of each action dimension's half-range), 1M steps and 25,000 steps of uniform random actions
+(CleanRL's MuJoCo setting; the paper uses 10,000 on the large MuJoCo tasks and 1,000 on the small ones,
+which the Pendulum command passes).
 A time-limit truncation is stored as not-done, with the true final observation as next
 observation, so the target bootstraps through it (Pardo et al. 2018).
 
 Actions: Box only, with flat Box observations; each dimension is scaled from the space's own
 low/high (no symmetric or [-1, 1] bounds assumed).
 
-Run:    python algos/td3.py --env-id HalfCheetah-v5
+Run:    python algos/td3.py --env-id Pendulum-v1 --total-timesteps 20000 --learning-starts 1000
 Eval:   python algos/td3.py --eval-checkpoint runs/<run_name>/td3.pt --capture-video
 """
 
@@ -28,7 +30,6 @@ import os
 import random
 import sys
 import time
-from typing import Optional
 
 import gymnasium as gym
 import numpy as np
@@ -42,60 +43,36 @@ from torch.utils.tensorboard import SummaryWriter
 # ---- Args ----
 @dataclasses.dataclass
 class Args:
-    exp_name: str = os.path.basename(__file__)[: -len(".py")]
-    """name of this experiment, used in the run name and the checkpoint file name"""
-    env_id: str = "Pendulum-v1"
-    """id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor"""
-    total_timesteps: int = 1_000_000
-    """total environment transitions to collect, summed over all envs"""
-    seed: int = 1
-    """seed of random, numpy, torch and the environments"""
-    torch_threads: int = 1
-    """torch CPU threads; one is fastest for small MLPs on few cores (benchmark/results/speed.md)"""
-    cuda: bool = False
-    """use CUDA when available (small MLPs usually run faster on the CPU)"""
-    track: bool = False
-    """mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)"""
-    wandb_project_name: str = "single-file-rl"
-    """Weights & Biases project"""
-    wandb_entity: Optional[str] = None
-    """Weights & Biases entity (team or user); None uses your default"""
-    capture_video: bool = False
-    """record the evaluation episodes to videos/{run_name}/"""
-    save_model: bool = False
-    """write a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training"""
-    eval_episodes: int = 10
-    """deterministic evaluation episodes at the end of training (0 skips it)"""
-    eval_checkpoint: Optional[str] = None
-    """evaluate this checkpoint for eval_episodes episodes instead of training"""
-    hidden_sizes: tuple[int, ...] = (256, 256)
-    """hidden layer widths of the actor and of the critic"""
+    exp_name: str = os.path.basename(__file__).removesuffix(".py")  # name used in the run and checkpoint names
+    env_id: str = "Pendulum-v1"  # id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor
+    total_timesteps: int = 1_000_000  # total environment transitions to collect, summed over all envs
+    seed: int = 1  # seed of random, numpy, torch and the environments
+    torch_threads: int = 1  # torch CPU threads; one is fastest for small MLPs on few cores (benchmark/results/speed.md)
+    cuda: bool = False  # use CUDA when available (small MLPs usually run faster on the CPU)
+    track: bool = False  # mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)
+    wandb_project_name: str = "single-file-rl"  # Weights & Biases project
+    wandb_entity: str | None = None  # Weights & Biases entity (team or user); None uses your default
+    capture_video: bool = False  # record the evaluation episodes to videos/{run_name}/
+    save_model: bool = False  # write a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training
+    eval_episodes: int = 10  # deterministic evaluation episodes at the end of training (0 skips it)
+    eval_checkpoint: str | None = None  # evaluate this checkpoint for eval_episodes episodes instead of training
+    hidden_sizes: tuple[int, ...] = (256, 256)  # hidden layer widths of the actor and of the critic
 
     # Algorithm-specific arguments.
-    num_envs: int = 1
-    """parallel environments; every vector step stores num_envs transitions and takes one gradient step"""
-    buffer_size: int = 1_000_000
-    """replay buffer capacity in transitions"""
-    gamma: float = 0.99
-    """discount factor"""
-    tau: float = 0.005
-    """Polyak coefficient of the target networks: target <- tau * online + (1 - tau) * target"""
-    batch_size: int = 256
-    """transitions per gradient step"""
-    learning_starts: int = 25_000
-    """transitions of uniform random actions before learning starts"""
-    policy_lr: float = 3e-4
-    """Adam learning rate of the actor"""
-    q_lr: float = 3e-4
-    """Adam learning rate of the critic"""
-    policy_frequency: int = 2
-    """critic steps per actor and target update (the delay d of the paper)"""
-    exploration_noise: float = 0.1
-    """std of the Gaussian exploration noise, as a fraction of each action dimension's half-range"""
-    policy_noise: float = 0.2
-    """std of the target policy smoothing noise, as a fraction of each action dimension's half-range"""
-    noise_clip: float = 0.5
-    """clip of the target policy smoothing noise, as a fraction of each action dimension's half-range"""
+    num_envs: int = 1  # parallel environments; each vector step stores num_envs transitions, takes one gradient step
+    buffer_size: int = 1_000_000  # replay buffer capacity in transitions
+    gamma: float = 0.99  # discount factor
+    tau: float = 0.005  # Polyak coefficient of the target networks: target <- tau * online + (1 - tau) * target
+    batch_size: int = 256  # transitions per gradient step
+    learning_starts: int = 25_000  # transitions of uniform random actions before learning starts
+    policy_lr: float = 3e-4  # Adam learning rate of the actor
+    q_lr: float = 3e-4  # Adam learning rate of the critic
+    policy_frequency: int = 2  # critic steps per actor and target update (the delay d of the paper)
+    exploration_noise: float = (
+        0.1  # std of the Gaussian exploration noise, in units of each action dimension's half-range
+    )
+    policy_noise: float = 0.2  # std of the target smoothing noise, in units of each action dimension's half-range
+    noise_clip: float = 0.5  # clip of the target smoothing noise, in units of each action dimension's half-range
 
 
 # ---- Environment ----
@@ -132,7 +109,7 @@ def resolve_env_id(env_id: str) -> str:
     return env_id
 
 
-def make_env(env_id: str, video_folder: Optional[str] = None):
+def make_env(env_id: str, video_folder: str | None = None):
     def thunk():
         if video_folder is None:
             env = gym.make(env_id)
@@ -198,8 +175,10 @@ class ReplayBuffer:
 
     def sample(self, batch_size: int, device: torch.device) -> dict:
         idx = self.rng.integers(0, self.size, batch_size)
-        return {k: torch.as_tensor(getattr(self, k)[idx], device=device)
-                for k in ("obs", "next_obs", "actions", "rewards", "terminations")}
+        return {
+            k: torch.as_tensor(getattr(self, k)[idx], device=device)
+            for k in ("obs", "next_obs", "actions", "rewards", "terminations")
+        }
 
 
 # ---- Helpers ----
@@ -227,8 +206,10 @@ def td_targets(data, target_actor, qf1_target, qf2_target, gamma, policy_noise, 
         return data["rewards"] + gamma * (1.0 - data["terminations"]) * next_q
 
 
-def evaluate(actor, env_id, episodes, seed, device, video_folder=None):
-    """Returns of deterministic episodes (no exploration noise) on a fresh env."""
+def evaluate(actor, env_id, episodes, seed, video_folder=None, writer=None, global_step=0):
+    """Returns of deterministic episodes (no exploration noise) on a fresh env.
+    Printed, and logged to eval/episodic_return when a writer is given."""
+    device = next(actor.parameters()).device
     env, returns = make_env(env_id, video_folder)(), []
     for episode in range(episodes):
         (obs, _), done, total = env.reset(seed=seed + episode), False, 0.0
@@ -238,59 +219,80 @@ def evaluate(actor, env_id, episodes, seed, device, video_folder=None):
             obs, reward, terminated, truncated, _ = env.step(action)
             total, done = total + float(reward), terminated or truncated
         returns.append(total)
+        if writer is not None:
+            writer.add_scalar("eval/episodic_return", total, global_step)
     env.close()
+    print(f"eval {env_id}: {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
     return returns
 
 
 def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
+    """Bad input stops here with a one-line error, before any training starts."""
+    name = os.path.basename(__file__)
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
-        fail(f"{args.env_id} has observations {obs_space}; {os.path.basename(__file__)} supports flat Box observations")
+        fail(f"{args.env_id} has observations {obs_space}; {name} supports flat Box observations")
     if not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) != 1:
-        fail(f"{args.env_id} has actions {action_space}; {os.path.basename(__file__)} needs 1-d Box actions; "
-             "for Discrete actions use dqn.py, ppo_clip.py, a2c.py, trpo.py or vpg.py")
+        fail(
+            f"{args.env_id} has actions {action_space}; {name} needs 1-d Box actions; "
+            "for Discrete actions use dqn.py, ppo_clip.py, a2c.py, trpo.py or vpg.py"
+        )
     if not np.all(np.isfinite(action_space.low) & np.isfinite(action_space.high)):
-        fail(f"{args.env_id} has unbounded actions {action_space}; {os.path.basename(__file__)} needs finite bounds")
-    checks = [(k, "positive", lambda v: v > 0) for k in ["total_timesteps", "num_envs", "buffer_size", "batch_size",
-              "torch_threads", "policy_lr", "q_lr", "policy_frequency"]]
-    checks += [(k, "non-negative", lambda v: v >= 0) for k in ["learning_starts", "exploration_noise", "eval_episodes",
-               "policy_noise", "noise_clip"]]
-    checks += [(k, "in [0, 1]", lambda v: 0 <= v <= 1) for k in ["gamma", "tau"]]
-    checks += [("hidden_sizes", "positive", lambda v: len(v) > 0 and min(v) > 0)]
-    for name, what, ok in checks:
-        if not ok(getattr(args, name)):
-            fail(f"--{name.replace('_', '-')} must be {what}, got {getattr(args, name)}")
+        fail(f"{args.env_id} has unbounded actions {action_space}; {name} needs finite bounds")
+    rules = [  # (what the value must be, the test, the flags it applies to)
+        ("positive", lambda v: v > 0, "total_timesteps num_envs buffer_size batch_size torch_threads"),
+        ("positive", lambda v: v > 0, "policy_lr q_lr policy_frequency"),
+        ("non-negative", lambda v: v >= 0, "learning_starts exploration_noise eval_episodes policy_noise"),
+        ("non-negative", lambda v: v >= 0, "noise_clip"),
+        ("in [0, 1]", lambda v: 0 <= v <= 1, "gamma tau"),
+        ("positive", lambda v: len(v) > 0 and min(v) > 0, "hidden_sizes"),
+        ("in [0, 2**32)", lambda v: 0 <= v < 2**32, "seed"),  # numpy's legacy seeding range
+    ]
+    for what, ok, fields in rules:
+        for field in fields.split():
+            if not ok(getattr(args, field)):
+                fail(f"--{field.replace('_', '-')} must be {what}, got {getattr(args, field)}")
+    if args.capture_video and args.eval_episodes == 0:
+        fail("--capture-video records the evaluation episodes, but --eval-episodes is 0")
     if args.total_timesteps <= args.learning_starts:
         fail(f"--total-timesteps {args.total_timesteps} must exceed --learning-starts {args.learning_starts}")
 
 
 def save_checkpoint(path, actor, qf1, qf2, args, global_step):
-    state = {"actor": actor.state_dict(), "qf1": qf1.state_dict(), "qf2": qf2.state_dict(),
-             "args": dataclasses.asdict(args), "global_step": global_step}
+    state = {
+        "actor": actor.state_dict(),
+        "qf1": qf1.state_dict(),
+        "qf2": qf2.state_dict(),
+        "args": dataclasses.asdict(args),
+        "global_step": global_step,
+    }
     torch.save(state, f"{path}.tmp")
     os.replace(f"{path}.tmp", path)  # atomic: a crash mid-write never leaves a truncated checkpoint
 
 
-def evaluate_checkpoint(args: Args) -> dict:
-    if not os.path.isfile(args.eval_checkpoint):
-        fail(f"no checkpoint at {args.eval_checkpoint}")
-    state = torch.load(args.eval_checkpoint, weights_only=True)
+def load_checkpoint(path: str):
+    """The env id and the trained policy of a --save-model checkpoint, for --eval-checkpoint."""
+    if not os.path.isfile(path):
+        fail(f"no checkpoint at {path}")
+    state = torch.load(path, weights_only=True)
     env_id, hidden_sizes = resolve_env_id(state["args"]["env_id"]), tuple(state["args"]["hidden_sizes"])
     probe = gym.make(env_id)
     actor = Actor(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
     probe.close()
     actor.load_state_dict(state["actor"])
-    run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
-    video_folder = f"videos/{run_name}-eval" if args.capture_video else None
-    returns = evaluate(actor, env_id, args.eval_episodes, args.seed, torch.device("cpu"), video_folder)
-    print(f"eval {env_id}: {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
-    return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
+    return env_id, actor
 
 
 # ---- Main ----
 def main(args: Args) -> dict:
     torch.set_num_threads(args.torch_threads)
     if args.eval_checkpoint is not None:
-        return evaluate_checkpoint(args)
+        if args.eval_episodes <= 0:
+            fail(f"--eval-episodes must be positive with --eval-checkpoint, got {args.eval_episodes}")
+        env_id, actor = load_checkpoint(args.eval_checkpoint)
+        run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
+        video_folder = f"videos/{run_name}-eval" if args.capture_video else None
+        returns = evaluate(actor, env_id, args.eval_episodes, args.seed, video_folder)
+        return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
     args = dataclasses.replace(args, env_id=resolve_env_id(args.env_id))
     try:
         probe = gym.make(args.env_id)
@@ -303,10 +305,18 @@ def main(args: Args) -> dict:
     if args.track:
         import wandb
 
-        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
-                   config=vars(args), name=run_name, save_code=True)
+        wandb.init(
+            project=args.wandb_project_name,
+            entity=args.wandb_entity,
+            sync_tensorboard=True,
+            config=vars(args),
+            name=run_name,
+            save_code=True,
+        )
     writer = SummaryWriter(f"runs/{run_name}")
-    writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items()))
+    writer.add_text(
+        "hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
+    )
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -319,8 +329,9 @@ def main(args: Args) -> dict:
 
     # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
     # and puts the true last one in infos["final_obs"], which is the next_obs the buffer must store.
-    envs = gym.vector.SyncVectorEnv([make_env(args.env_id) for _ in range(args.num_envs)],
-                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    envs = gym.vector.SyncVectorEnv(
+        [make_env(args.env_id) for _ in range(args.num_envs)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
+    )
     assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
     obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
     actor = Actor(obs_dim, action_space, args.hidden_sizes).to(device)
@@ -362,10 +373,12 @@ def main(args: Args) -> dict:
         rb.add(obs, real_next_obs, actions, rewards, terminations)
         obs = next_obs
 
+        # ALGO LOGIC: the TD3 critic, delayed actor and target steps on a sampled batch
         if global_step > args.learning_starts:
             data = rb.sample(args.batch_size, device)
-            target_q = td_targets(data, target_actor, qf1_target, qf2_target, args.gamma, args.policy_noise,
-                                  args.noise_clip)
+            target_q = td_targets(
+                data, target_actor, qf1_target, qf2_target, args.gamma, args.policy_noise, args.noise_clip
+            )
             qf1_a_values, qf2_a_values = qf1(data["obs"], data["actions"]), qf2(data["obs"], data["actions"])
             qf1_loss, qf2_loss = F.mse_loss(qf1_a_values, target_q), F.mse_loss(qf2_a_values, target_q)
             qf_loss = qf1_loss + qf2_loss
@@ -385,8 +398,13 @@ def main(args: Args) -> dict:
 
             if q_updates % 100 == 0:
                 sps = int(global_step / (time.time() - start_time))
-                metrics = {"charts/SPS": sps, "losses/qf1_loss": qf1_loss.item(), "losses/qf2_loss": qf2_loss.item(),
-                           "losses/qf_loss": qf_loss.item() / 2.0, "losses/q_values": qf1_a_values.mean().item()}
+                metrics = {
+                    "charts/SPS": sps,
+                    "losses/qf1_loss": qf1_loss.item(),
+                    "losses/qf2_loss": qf2_loss.item(),
+                    "losses/qf_loss": qf_loss.item() / 2.0,
+                    "losses/q_values": qf1_a_values.mean().item(),
+                }
                 if actor_updates:  # with a policy delay above 100 the actor may not have stepped yet
                     metrics["losses/actor_loss"] = actor_loss.item()
                 for tag, value in metrics.items():
@@ -396,8 +414,11 @@ def main(args: Args) -> dict:
             sps = int(global_step / (last_print - start_time))
             eta = (args.total_timesteps - global_step) / max(sps, 1)
             recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"
-            print(f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  "
-                  f"ETA {eta / 60:.1f} min", flush=True)
+            print(
+                f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  "
+                f"ETA {eta / 60:.1f} min",
+                flush=True,
+            )
 
     envs.close()
     if args.save_model:
@@ -406,17 +427,24 @@ def main(args: Args) -> dict:
     eval_returns = []
     if args.eval_episodes > 0:
         video_folder = f"videos/{run_name}" if args.capture_video else None
-        eval_returns = evaluate(actor, args.env_id, args.eval_episodes, args.seed + 10_000, device, video_folder)
-        for episodic_return in eval_returns:
-            writer.add_scalar("eval/episodic_return", episodic_return, global_step)
-        print(f"eval: {np.mean(eval_returns):.2f} +- {np.std(eval_returns):.2f} over {len(eval_returns)} episodes")
+        eval_returns = evaluate(
+            actor, args.env_id, args.eval_episodes, args.seed + 10_000, video_folder, writer, global_step
+        )
     writer.close()
     if args.track:
         wandb.finish()
-    return {"run_name": run_name, "args": args, "global_step": global_step, "iterations": num_iterations,
-            "q_updates": q_updates, "actor_updates": actor_updates, "episodes": episodes,
-            "train_returns": recent_returns, "eval_returns": eval_returns,
-            "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None}
+    return {
+        "run_name": run_name,
+        "args": args,
+        "global_step": global_step,
+        "iterations": num_iterations,
+        "q_updates": q_updates,
+        "actor_updates": actor_updates,
+        "episodes": episodes,
+        "train_returns": recent_returns,
+        "eval_returns": eval_returns,
+        "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None,
+    }
 
 
 if __name__ == "__main__":

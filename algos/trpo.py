@@ -17,7 +17,7 @@ observations. Defaults: Spinning Up's TRPO (4000 steps per batch as 4 envs x 100
 0.1, 10 CG iterations, 10 backtracks by 0.8, vf_lr 1e-3, 80 value steps, gamma 0.99, lambda 0.97); Box
 adds observation/reward normalisation and action clipping ([Discrete, Box] in --help).
 
-Run:    python algos/trpo.py --env-id LunarLander-v2
+Run:    python algos/trpo.py --env-id CartPole-v1
 Eval:   python algos/trpo.py --eval-checkpoint runs/<run_name>/trpo.pt --capture-video
 """
 
@@ -28,7 +28,6 @@ import os
 import random
 import sys
 import time
-from typing import Optional
 
 import gymnasium as gym
 import numpy as np
@@ -42,73 +41,45 @@ from torch.utils.tensorboard import SummaryWriter
 # ---- Args ----
 @dataclasses.dataclass
 class Args:
-    exp_name: str = os.path.basename(__file__)[: -len(".py")]
-    """name of this experiment, used in the run name and the checkpoint file name"""
-    env_id: str = "CartPole-v1"
-    """id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor"""
-    total_timesteps: int = 500_000
-    """total environment transitions to collect, summed over all envs"""
-    seed: int = 1
-    """seed of random, numpy, torch and the environments"""
-    torch_threads: int = 1
-    """torch CPU threads; one is fastest for small MLPs on few cores (benchmark/results/speed.md)"""
-    cuda: bool = False
-    """use CUDA when available (small MLPs usually run faster on the CPU)"""
-    track: bool = False
-    """mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)"""
-    wandb_project_name: str = "single-file-rl"
-    """Weights & Biases project"""
-    wandb_entity: Optional[str] = None
-    """Weights & Biases entity (team or user); None uses your default"""
-    capture_video: bool = False
-    """record the evaluation episodes to videos/{run_name}/"""
-    save_model: bool = False
-    """write a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training"""
-    eval_episodes: int = 10
-    """deterministic evaluation episodes at the end of training (0 skips it)"""
-    eval_checkpoint: Optional[str] = None
-    """evaluate this checkpoint for eval_episodes episodes instead of training"""
-    hidden_sizes: tuple[int, ...] = (64, 64)
-    """hidden layer widths of the actor and of the critic"""
+    exp_name: str = os.path.basename(__file__).removesuffix(".py")  # name used in the run and checkpoint names
+    env_id: str = "CartPole-v1"  # id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor
+    total_timesteps: int = 500_000  # total environment transitions to collect, summed over all envs
+    seed: int = 1  # seed of random, numpy, torch and the environments
+    torch_threads: int = 1  # torch CPU threads; one is fastest for small MLPs on few cores (benchmark/results/speed.md)
+    cuda: bool = False  # use CUDA when available (small MLPs usually run faster on the CPU)
+    track: bool = False  # mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)
+    wandb_project_name: str = "single-file-rl"  # Weights & Biases project
+    wandb_entity: str | None = None  # Weights & Biases entity (team or user); None uses your default
+    capture_video: bool = False  # record the evaluation episodes to videos/{run_name}/
+    save_model: bool = False  # write a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training
+    eval_episodes: int = 10  # deterministic evaluation episodes at the end of training (0 skips it)
+    eval_checkpoint: str | None = None  # evaluate this checkpoint for eval_episodes episodes instead of training
+    hidden_sizes: tuple[int, ...] = (64, 64)  # hidden layer widths of the actor and of the critic
 
     # Algorithm-specific arguments. None means the default for the action space: [Discrete, Box].
-    vf_lr: float = 1e-3
-    """Adam learning rate of the value function"""
-    num_envs: int = 4
-    """parallel environments"""
-    num_steps: int = 1_000
-    """steps per environment per batch"""
-    gamma: float = 0.99
-    """discount factor"""
-    gae_lambda: float = 0.97
-    """lambda of GAE(lambda)"""
-    vf_iters: int = 80
-    """full-batch Adam steps on the value function per batch"""
-    max_kl: float = 0.01
-    """trust-region radius delta: bound on the mean KL(old || new) of one update"""
-    cg_iters: int = 10
-    """conjugate-gradient iterations for the natural-gradient direction"""
-    cg_damping: float = 0.1
-    """damping added to the Fisher matrix, F + damping I, for a well-conditioned solve"""
-    backtrack_iters: int = 10
-    """line-search steps tried: full step, then shrunk by backtrack_coeff each time"""
-    backtrack_coeff: float = 0.8
-    """shrink factor of the line search"""
-    ent_coef: float = 0.0
-    """entropy bonus coefficient in the surrogate (the paper has none; OpenAI Baselines' TRPO entcoeff)"""
-    norm_adv: bool = True
-    """normalise advantages over the batch"""
-    norm_obs: Optional[bool] = None
-    """normalise observations by their running mean and std [False, True]"""
-    norm_reward: Optional[bool] = None
-    """scale rewards by the running std of the discounted return [False, True]"""
-    clip_action: Optional[bool] = None
-    """clip Gaussian actions to the action bounds before stepping [False, True]"""
+    vf_lr: float = 1e-3  # Adam learning rate of the value function
+    num_envs: int = 4  # parallel environments
+    num_steps: int = 1_000  # steps per environment per batch
+    gamma: float = 0.99  # discount factor
+    gae_lambda: float = 0.97  # lambda of GAE(lambda)
+    vf_iters: int = 80  # full-batch Adam steps on the value function per batch
+    max_kl: float = 0.01  # trust-region radius delta: bound on the mean KL(old || new) of one update
+    cg_iters: int = 10  # conjugate-gradient iterations for the natural-gradient direction
+    cg_damping: float = 0.1  # damping added to the Fisher matrix, F + damping I, for a well-conditioned solve
+    backtrack_iters: int = 10  # line-search steps tried: full step, then shrunk by backtrack_coeff each time
+    backtrack_coeff: float = 0.8  # shrink factor of the line search
+    ent_coef: float = 0.0  # entropy bonus in the surrogate (none in the paper; OpenAI Baselines' TRPO entcoeff)
+    norm_adv: bool = True  # normalise advantages over the batch
+    norm_obs: bool | None = None  # normalise observations by their running mean and std [False, True]
+    norm_reward: bool | None = None  # scale rewards by the running std of the discounted return [False, True]
+    clip_action: bool | None = None  # clip Gaussian actions to the action bounds before stepping [False, True]
 
 
+# Defaults that depend on the action space, (Discrete, Box); --help shows them as [Discrete, Box].
 DEFAULTS = {
-    "discrete": dict(norm_obs=False, norm_reward=False, clip_action=False),
-    "box": dict(norm_obs=True, norm_reward=True, clip_action=True),
+    "norm_obs": (False, True),
+    "norm_reward": (False, True),
+    "clip_action": (False, True),
 }
 
 
@@ -146,7 +117,7 @@ def resolve_env_id(env_id: str) -> str:
     return env_id
 
 
-def make_env(env_id: str, video_folder: Optional[str] = None):
+def make_env(env_id: str, video_folder: str | None = None):
     def thunk():
         if video_folder is None:
             env = gym.make(env_id)
@@ -224,7 +195,7 @@ class Agent(nn.Module):
 class RunningMeanStd:
     """Running mean and variance of a stream of batches (Chan et al. 1979 parallel update)."""
 
-    def __init__(self, shape: tuple[int, ...] = (), state: Optional[dict] = None):
+    def __init__(self, shape: tuple[int, ...] = (), state: dict | None = None):
         self.mean, self.var, self.count = np.zeros(shape), np.ones(shape), 1e-4
         if state is not None:  # a checkpoint's statistics (see state_dict)
             self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
@@ -321,8 +292,10 @@ def line_search(loss_and_kl, old_params, full_step, max_kl, backtrack_iters, bac
     return None, backtrack_iters
 
 
-def evaluate(agent, obs_rms, env_id, episodes, seed, device, video_folder=None):
-    """Returns of deterministic episodes on a fresh env, with the training normalisation frozen."""
+def evaluate(agent, obs_rms, env_id, episodes, seed, video_folder=None, writer=None, global_step=0):
+    """Returns of deterministic episodes on a fresh env, with the training normalisation frozen.
+    Printed, and logged to eval/episodic_return when a writer is given."""
+    device = next(agent.parameters()).device
     env, returns = make_env(env_id, video_folder)(), []
     for episode in range(episodes):
         (obs, _), done, total = env.reset(seed=seed + episode), False, 0.0
@@ -335,66 +308,83 @@ def evaluate(agent, obs_rms, env_id, episodes, seed, device, video_folder=None):
             obs, reward, terminated, truncated, _ = env.step(action)
             total, done = total + float(reward), terminated or truncated
         returns.append(total)
+        if writer is not None:
+            writer.add_scalar("eval/episodic_return", total, global_step)
     env.close()
+    print(f"eval {env_id}: {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
     return returns
 
 
 def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
+    """Bad input stops here with a one-line error, before any training starts."""
+    name = os.path.basename(__file__)
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
-        fail(f"{args.env_id} has observations {obs_space}; {os.path.basename(__file__)} supports flat Box observations")
-    if not (isinstance(action_space, gym.spaces.Discrete) or
-            (isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1)):
-        fail(f"{args.env_id} has actions {action_space}; {os.path.basename(__file__)} supports Discrete and 1-d Box actions")
-    checks = [(k, "positive", lambda v: v > 0) for k in ["total_timesteps", "num_envs", "num_steps",
-              "vf_iters", "torch_threads", "vf_lr", "max_kl", "cg_iters", "backtrack_iters"]]
-    checks += [(k, "non-negative", lambda v: v >= 0) for k in ["eval_episodes", "cg_damping", "ent_coef"]]
-    checks += [(k, "in [0, 1]", lambda v: 0 <= v <= 1) for k in ["gamma", "gae_lambda"]]
-    checks += [("backtrack_coeff", "in (0, 1)", lambda v: 0 < v < 1)]
-    checks += [("hidden_sizes", "positive", lambda v: len(v) > 0 and min(v) > 0)]
-    for name, what, ok in checks:
-        if not ok(getattr(args, name)):
-            fail(f"--{name.replace('_', '-')} must be {what}, got {getattr(args, name)}")
+        fail(f"{args.env_id} has observations {obs_space}; {name} supports flat Box observations")
+    if not isinstance(action_space, (gym.spaces.Discrete, gym.spaces.Box)) or len(action_space.shape) > 1:
+        fail(f"{args.env_id} has actions {action_space}; {name} supports Discrete and 1-d Box actions")
+    rules = [  # (what the value must be, the test, the flags it applies to)
+        ("positive", lambda v: v > 0, "total_timesteps num_envs num_steps vf_iters torch_threads vf_lr"),
+        ("positive", lambda v: v > 0, "max_kl cg_iters backtrack_iters"),
+        ("non-negative", lambda v: v >= 0, "eval_episodes cg_damping ent_coef"),
+        ("in [0, 1]", lambda v: 0 <= v <= 1, "gamma gae_lambda"),
+        ("in (0, 1)", lambda v: 0 < v < 1, "backtrack_coeff"),
+        ("positive", lambda v: len(v) > 0 and min(v) > 0, "hidden_sizes"),
+        ("in [0, 2**32)", lambda v: 0 <= v < 2**32, "seed"),  # numpy's legacy seeding range
+    ]
+    for what, ok, fields in rules:
+        for field in fields.split():
+            if not ok(getattr(args, field)):
+                fail(f"--{field.replace('_', '-')} must be {what}, got {getattr(args, field)}")
+    if args.capture_video and args.eval_episodes == 0:
+        fail("--capture-video records the evaluation episodes, but --eval-episodes is 0")
     batch_size = args.num_envs * args.num_steps
     if args.total_timesteps < batch_size:
         fail(f"--total-timesteps {args.total_timesteps} is less than one batch (num_envs * num_steps = {batch_size})")
 
 
 def save_checkpoint(path, agent, obs_rms, args, global_step):
-    state = {"agent": agent.state_dict(), "obs_rms": obs_rms.state_dict() if obs_rms else None,
-             "args": dataclasses.asdict(args), "global_step": global_step}
+    state = {
+        "agent": agent.state_dict(),
+        "obs_rms": obs_rms.state_dict() if obs_rms else None,
+        "args": dataclasses.asdict(args),
+        "global_step": global_step,
+    }
     torch.save(state, f"{path}.tmp")
     os.replace(f"{path}.tmp", path)  # atomic: a crash mid-write never leaves a truncated checkpoint
 
 
-def evaluate_checkpoint(args: Args) -> dict:
-    if not os.path.isfile(args.eval_checkpoint):
-        fail(f"no checkpoint at {args.eval_checkpoint}")
-    state = torch.load(args.eval_checkpoint, weights_only=True)
+def load_checkpoint(path: str):
+    """The env id and the trained policy of a --save-model checkpoint, for --eval-checkpoint."""
+    if not os.path.isfile(path):
+        fail(f"no checkpoint at {path}")
+    state = torch.load(path, weights_only=True)
     env_id, hidden_sizes = resolve_env_id(state["args"]["env_id"]), tuple(state["args"]["hidden_sizes"])
     probe = gym.make(env_id)
     agent = Agent(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
     probe.close()
     agent.load_state_dict(state["agent"])
     obs_rms = RunningMeanStd(state=state["obs_rms"]) if state["obs_rms"] is not None else None
-    run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
-    video_folder = f"videos/{run_name}-eval" if args.capture_video else None
-    returns = evaluate(agent, obs_rms, env_id, args.eval_episodes, args.seed, torch.device("cpu"), video_folder)
-    print(f"eval {env_id}: {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
-    return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
+    return env_id, agent, obs_rms
 
 
 # ---- Main ----
 def main(args: Args) -> dict:
     torch.set_num_threads(args.torch_threads)
     if args.eval_checkpoint is not None:
-        return evaluate_checkpoint(args)
+        if args.eval_episodes <= 0:
+            fail(f"--eval-episodes must be positive with --eval-checkpoint, got {args.eval_episodes}")
+        env_id, agent, obs_rms = load_checkpoint(args.eval_checkpoint)
+        run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
+        video_folder = f"videos/{run_name}-eval" if args.capture_video else None
+        returns = evaluate(agent, obs_rms, env_id, args.eval_episodes, args.seed, video_folder)
+        return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
     args = dataclasses.replace(args, env_id=resolve_env_id(args.env_id))
     try:
         probe = gym.make(args.env_id)
     except gym.error.Error as e:
         fail(f"cannot create {args.env_id}: {e}")
-    kind = "discrete" if isinstance(probe.action_space, gym.spaces.Discrete) else "box"
-    args = dataclasses.replace(args, **{k: v for k, v in DEFAULTS[kind].items() if getattr(args, k) is None})
+    box = int(isinstance(probe.action_space, gym.spaces.Box))
+    args = dataclasses.replace(args, **{k: v[box] for k, v in DEFAULTS.items() if getattr(args, k) is None})
     check_args(args, probe.observation_space, probe.action_space)
     probe.close()
     batch_size = args.num_envs * args.num_steps
@@ -403,10 +393,18 @@ def main(args: Args) -> dict:
     if args.track:
         import wandb
 
-        wandb.init(project=args.wandb_project_name, entity=args.wandb_entity, sync_tensorboard=True,
-                   config=vars(args), name=run_name, save_code=True)
+        wandb.init(
+            project=args.wandb_project_name,
+            entity=args.wandb_entity,
+            sync_tensorboard=True,
+            config=vars(args),
+            name=run_name,
+            save_code=True,
+        )
     writer = SummaryWriter(f"runs/{run_name}")
-    writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items()))
+    writer.add_text(
+        "hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
+    )
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -417,8 +415,9 @@ def main(args: Args) -> dict:
 
     # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
     # and puts the true last one in infos["final_obs"], so there is no dummy step to mask out.
-    envs = gym.vector.SyncVectorEnv([make_env(args.env_id) for _ in range(args.num_envs)],
-                                    autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    envs = gym.vector.SyncVectorEnv(
+        [make_env(args.env_id) for _ in range(args.num_envs)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
+    )
     assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
     obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
     agent = Agent(obs_dim, action_space, args.hidden_sizes).to(device)
@@ -447,6 +446,7 @@ def main(args: Args) -> dict:
     next_obs = prepare(next_obs, update=True)
     for iteration in range(1, num_iterations + 1):
         final_index, final_obs = [], []  # where truncated episodes ended, and their last observations
+        # ALGO LOGIC: a rollout of num_steps vector steps with the current policy
         for step in range(args.num_steps):
             global_step += args.num_envs
             obs[step] = next_obs
@@ -477,6 +477,7 @@ def main(args: Args) -> dict:
                 final_obs.append(prepare(infos["final_obs"][i][None], update=False))
             next_obs = prepare(raw_obs, update=True)
 
+        # ALGO LOGIC: advantages, then the natural-gradient step, line search and value regression
         # The weights are fixed during a rollout: old log-probs and values in one batched pass.
         with torch.no_grad():
             logprobs, _, values = agent.evaluate_actions(obs, actions)
@@ -484,8 +485,16 @@ def main(args: Args) -> dict:
             final_values = np.zeros(shape, np.float32)
             if final_obs:
                 final_values[tuple(zip(*final_index))] = agent.get_value(torch.cat(final_obs)).cpu().numpy()
-        advantages, returns = compute_gae(rewards, values.cpu().numpy(), terminations, truncations, final_values,
-                                          next_value, args.gamma, args.gae_lambda)
+        advantages, returns = compute_gae(
+            rewards,
+            values.cpu().numpy(),
+            terminations,
+            truncations,
+            final_values,
+            next_value,
+            args.gamma,
+            args.gae_lambda,
+        )
         advantages, returns = torch.as_tensor(advantages, device=device), torch.as_tensor(returns, device=device)
         b_obs, b_actions = obs.reshape(-1, obs_dim), actions.reshape((-1,) + action_space.shape)
         b_logprobs, b_advantages = logprobs.reshape(-1), advantages.reshape(-1)
@@ -510,8 +519,9 @@ def main(args: Args) -> dict:
                 loss = surrogate_loss(logprob, b_logprobs, b_advantages, ent, args.ent_coef)
                 return loss.item(), mean_kl(old_dist, agent.distribution(b_obs), agent.discrete).item()
 
-        new_params, backtrack_iters = line_search(loss_and_kl, old_params, full_step, args.max_kl,
-                                                  args.backtrack_iters, args.backtrack_coeff)
+        new_params, backtrack_iters = line_search(
+            loss_and_kl, old_params, full_step, args.max_kl, args.backtrack_iters, args.backtrack_coeff
+        )
         nn.utils.vector_to_parameters(new_params if new_params is not None else old_params, policy_params)
         updates += new_params is not None
         with torch.no_grad():
@@ -527,17 +537,26 @@ def main(args: Args) -> dict:
         var_y = b_returns.var().item()
         explained_var = float("nan") if var_y == 0 else 1 - (b_returns - b_values).var().item() / var_y
         sps = int(global_step / (time.time() - start_time))
-        metrics = {"charts/learning_rate": value_optimizer.param_groups[0]["lr"], "charts/SPS": sps,
-                   "losses/value_loss": v_loss.item(), "losses/policy_loss": pg_loss.item(),
-                   "losses/entropy": entropy_loss.item(), "losses/kl": kl.item(),
-                   "losses/backtrack_iters": backtrack_iters, "losses/explained_variance": explained_var}
+        metrics = {
+            "charts/learning_rate": value_optimizer.param_groups[0]["lr"],
+            "charts/SPS": sps,
+            "losses/value_loss": v_loss.item(),
+            "losses/policy_loss": pg_loss.item(),
+            "losses/entropy": entropy_loss.item(),
+            "losses/kl": kl.item(),
+            "losses/backtrack_iters": backtrack_iters,
+            "losses/explained_variance": explained_var,
+        }
         for tag, value in metrics.items():
             writer.add_scalar(tag, value, global_step)
         if time.time() - last_print > 5.0 or iteration == num_iterations:
             last_print, eta = time.time(), (args.total_timesteps - global_step) / max(sps, 1)
             recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"
-            print(f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  "
-                  f"ETA {eta / 60:.1f} min", flush=True)
+            print(
+                f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  "
+                f"ETA {eta / 60:.1f} min",
+                flush=True,
+            )
 
     envs.close()
     if args.save_model:
@@ -546,17 +565,24 @@ def main(args: Args) -> dict:
     eval_returns = []
     if args.eval_episodes > 0:
         video_folder = f"videos/{run_name}" if args.capture_video else None
-        eval_returns = evaluate(agent, obs_rms, args.env_id, args.eval_episodes, args.seed + 10_000, device, video_folder)
-        for episodic_return in eval_returns:
-            writer.add_scalar("eval/episodic_return", episodic_return, global_step)
-        print(f"eval: {np.mean(eval_returns):.2f} +- {np.std(eval_returns):.2f} over {len(eval_returns)} episodes")
+        eval_returns = evaluate(
+            agent, obs_rms, args.env_id, args.eval_episodes, args.seed + 10_000, video_folder, writer, global_step
+        )
     writer.close()
     if args.track:
         wandb.finish()
-    return {"run_name": run_name, "args": args, "global_step": global_step, "iterations": num_iterations,
-            "updates": updates, "value_updates": num_iterations * args.vf_iters, "episodes": episodes,
-            "train_returns": recent_returns, "eval_returns": eval_returns,
-            "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None}
+    return {
+        "run_name": run_name,
+        "args": args,
+        "global_step": global_step,
+        "iterations": num_iterations,
+        "updates": updates,
+        "value_updates": num_iterations * args.vf_iters,
+        "episodes": episodes,
+        "train_returns": recent_returns,
+        "eval_returns": eval_returns,
+        "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None,
+    }
 
 
 if __name__ == "__main__":

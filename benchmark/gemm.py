@@ -12,6 +12,7 @@ is bounded by how much time is left outside them. This script measures, on one t
 and converts the first two into the highest steps per second a TD3 or SAC step on HalfCheetah-v5 could reach if
 it did nothing but its matrix products.
 """
+
 import argparse
 import time
 
@@ -70,8 +71,10 @@ def main():
     flag_rate = gflops(lambda: torch.addmm(b, x, w.t()), 2.0 * batch * h * h, args.seconds)
     flag_err = rel_err(torch.addmm(b, x, w.t()))
     torch.backends.mkldnn.matmul.fp32_precision = "ieee"
-    print(f'addmm {batch} x {h} x {h} with fp32_precision="bf16": {flag_rate:.1f} GFLOP/s, error vs float64 '
-          f"{flag_err:.1e} (default mode {default_err:.1e}; bf16-rounded inputs {bf16_inputs_err:.1e})")
+    print(
+        f'addmm {batch} x {h} x {h} with fp32_precision="bf16": {flag_rate:.1f} GFLOP/s, error vs float64 '
+        f"{flag_err:.1e} (default mode {default_err:.1e}; bf16-rounded inputs {bf16_inputs_err:.1e})"
+    )
 
     critic = mlp_flop([obs_dim + act_dim, h, h, 1], batch)
     actor = mlp_flop([obs_dim, h, h, act_dim], batch)
@@ -85,8 +88,10 @@ def main():
     hidden_share = [k * n for _, k, n in shapes]
     for name, rate in rates.items():
         mean_rate = sum(r * s for r, s in zip(rate, hidden_share)) / sum(hidden_share)  # weighted by work
-        print(f"{name}: {mean_rate:.0f} GFLOP/s -> TD3 step {td3 / 1e6:.0f} MFLOP, at most "
-              f"{mean_rate * 1e9 / td3:.0f} SPS; SAC step {sac / 1e6:.0f} MFLOP, at most {mean_rate * 1e9 / sac:.0f} SPS")
+        print(
+            f"{name}: {mean_rate:.0f} GFLOP/s -> TD3 step {td3 / 1e6:.0f} MFLOP, at most "
+            f"{mean_rate * 1e9 / td3:.0f} SPS; SAC step {sac / 1e6:.0f} MFLOP, at most {mean_rate * 1e9 / sac:.0f} SPS"
+        )
 
 
 if __name__ == "__main__":

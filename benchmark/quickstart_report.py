@@ -4,7 +4,7 @@
 
 Reads the `{name}.json` records and `{name}.log` outputs that benchmark/launch.py leaves for every
 (command, seed): the command, its exit status, its wall time, and the final deterministic evaluation
-line the algorithm prints (`eval: mean +- std over N episodes`). One row per command: seeds that reach
+line the algorithm prints (`eval <env id>: mean +- std over N episodes`). One row per command: seeds that reach
 the task's solved threshold, evaluation mean ± std over seeds, and wall time per run.
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 # Solved thresholds of the deterministic evaluation return (gymnasium's reward_threshold where it has one;
 # Pendulum-v1 and Acrobot-v1 have none, -200 and -100 are the usual bars).
 THRESHOLDS = {"CartPole-v1": 475, "Acrobot-v1": -100, "LunarLander": 200, "Pendulum-v1": -200, "InvertedPendulum": 1000}
-EVAL_LINE = re.compile(r"^eval: (-?[\d.]+) \+- ([\d.]+) over (\d+) episodes$", re.M)
+EVAL_LINE = re.compile(r"^eval[^:]*: (-?[\d.]+) \+- ([\d.]+) over (\d+) episodes$", re.M)
 
 
 def threshold(env_id: str) -> float:
@@ -53,7 +53,9 @@ def table(rows: dict, order: list) -> str:
         bar = threshold(words[words.index("--env-id") + 1])
         evals = [r for _, r, _, _ in runs if r is not None]
         solved = sum(r is not None and r >= bar for _, r, _, _ in runs)
-        per_seed = ", ".join(f"{s}: {r:.1f}" if r is not None else f"{s}: failed (exit {code})" for s, r, _, code in runs)
+        per_seed = ", ".join(
+            f"{s}: {r:.1f}" if r is not None else f"{s}: failed (exit {code})" for s, r, _, code in runs
+        )
         walls = [w for _, _, w, _ in runs]
         lines.append(
             f"| `{command}` | {solved} of {len(runs)} (>= {bar}) | {np.mean(evals):.1f} ± {np.std(evals):.1f} | "

@@ -8,6 +8,7 @@ mean +- std over seeds; the mean of each run's last 100 training episodes, Clean
 wall time; SPS) and `{out}.png` (training episodic return against global step, mean over seeds with
 a min-max band). Needs the benchmark extra (matplotlib).
 """
+
 import argparse
 import glob
 import os
@@ -37,8 +38,11 @@ def load_runs(runs_dir: str, exp_name: str) -> dict:
         sps = acc.Scalars("charts/SPS")
         runs[env_id][seed] = {
             "eval": [e.value for e in acc.Scalars("eval/episodic_return")],
-            "steps": np.array([e.step for e in train]), "returns": np.array([e.value for e in train]),
-            "last_step": sps[-1].step, "sps": sps[-1].value, "wall": sps[-1].wall_time - acc.FirstEventTimestamp(),
+            "steps": np.array([e.step for e in train]),
+            "returns": np.array([e.value for e in train]),
+            "last_step": sps[-1].step,
+            "sps": sps[-1].value,
+            "wall": sps[-1].wall_time - acc.FirstEventTimestamp(),
         }
     return runs
 
@@ -48,9 +52,11 @@ def mean_std(values) -> str:
 
 
 def table(runs: dict, exp_name: str) -> str:
-    lines = [f"| env | {exp_name}: eval return (mean ± std over seeds) | per-seed eval means | "
-             "train return, last 100 episodes | seeds | steps | wall time per run | SPS |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"| env | {exp_name}: eval return (mean ± std over seeds) | per-seed eval means | "
+        "train return, last 100 episodes | seeds | steps | wall time per run | SPS |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for env_id, seeds in runs.items():
         evals = [np.mean(r["eval"]) for r in seeds.values()]
         trains = [np.mean(r["returns"][-100:]) for r in seeds.values()]
@@ -58,8 +64,10 @@ def table(runs: dict, exp_name: str) -> str:
         steps = {r["last_step"] for r in seeds.values()}
         wall = np.mean([r["wall"] for r in seeds.values()])
         sps = np.mean([r["sps"] for r in seeds.values()])
-        lines.append(f"| {env_id} | {mean_std(evals)} | {per_seed} | {mean_std(trains)} | {len(seeds)} | "
-                     f"{'/'.join(str(s) for s in sorted(steps))} | {wall / 60:.1f} min | {sps:.0f} |")
+        lines.append(
+            f"| {env_id} | {mean_std(evals)} | {per_seed} | {mean_std(trains)} | {len(seeds)} | "
+            f"{'/'.join(str(s) for s in sorted(steps))} | {wall / 60:.1f} min | {sps:.0f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -77,7 +85,7 @@ def plot(runs: dict, exp_name: str, path: str):
             # Moving average over 20 episodes, then interpolated onto a common step grid.
             kernel = min(20, len(r["returns"]))
             smooth = np.convolve(r["returns"], np.ones(kernel) / kernel, mode="valid")
-            curves.append(np.interp(grid, r["steps"][kernel - 1:], smooth, left=np.nan))
+            curves.append(np.interp(grid, r["steps"][kernel - 1 :], smooth, left=np.nan))
         curves = np.array(curves)
         ax.plot(grid, np.nanmean(curves, 0), label=f"{exp_name} ({len(seeds)} seeds)")
         ax.fill_between(grid, np.nanmin(curves, 0), np.nanmax(curves, 0), alpha=0.25)

@@ -10,6 +10,7 @@ default thread count and with one thread (ours uses one); the ratio is taken aga
 one. Each configuration is measured `--repeats` times and the median kept. Needs the benchmark
 extra (stable-baselines3).
 """
+
 import argparse
 import json
 import os
@@ -23,52 +24,174 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # matching SB3 constructor arguments (SB3 batch_size = minibatch size).
 CASES = {
     "ppo_clip": [
-        {"env_id": "CartPole-v1", "steps": 100_000, "sb3_algo": "PPO",
-         "ours": dict(num_envs=4, num_steps=128, num_minibatches=4, update_epochs=4, learning_rate=2.5e-4,
-                      ent_coef=0.01, clip_vloss=True, anneal_lr=True),
-         "sb3": dict(n_envs=4, n_steps=128, batch_size=128, n_epochs=4, learning_rate=2.5e-4, ent_coef=0.01,
-                     gamma=0.99, gae_lambda=0.95, clip_range=0.2, clip_range_vf=0.2, vf_coef=0.5, max_grad_norm=0.5,
-                     anneal=True, normalize=False, net_arch=dict(pi=[64, 64], vf=[64, 64]), tanh=True)},
-        {"env_id": "HalfCheetah-v5", "steps": 32_768, "sb3_algo": "PPO",
-         "ours": dict(num_envs=1, num_steps=2048, num_minibatches=32, update_epochs=10, learning_rate=3e-4,
-                      ent_coef=0.0, clip_vloss=True, anneal_lr=True),
-         "sb3": dict(n_envs=1, n_steps=2048, batch_size=64, n_epochs=10, learning_rate=3e-4, ent_coef=0.0,
-                     gamma=0.99, gae_lambda=0.95, clip_range=0.2, clip_range_vf=0.2, vf_coef=0.5, max_grad_norm=0.5,
-                     anneal=True, normalize=True, net_arch=dict(pi=[64, 64], vf=[64, 64]), tanh=True)},
+        {
+            "env_id": "CartPole-v1",
+            "steps": 100_000,
+            "sb3_algo": "PPO",
+            "ours": dict(
+                num_envs=4,
+                num_steps=128,
+                num_minibatches=4,
+                update_epochs=4,
+                learning_rate=2.5e-4,
+                ent_coef=0.01,
+                clip_vloss=True,
+                anneal_lr=True,
+            ),
+            "sb3": dict(
+                n_envs=4,
+                n_steps=128,
+                batch_size=128,
+                n_epochs=4,
+                learning_rate=2.5e-4,
+                ent_coef=0.01,
+                gamma=0.99,
+                gae_lambda=0.95,
+                clip_range=0.2,
+                clip_range_vf=0.2,
+                vf_coef=0.5,
+                max_grad_norm=0.5,
+                anneal=True,
+                normalize=False,
+                net_arch=dict(pi=[64, 64], vf=[64, 64]),
+                tanh=True,
+            ),
+        },
+        {
+            "env_id": "HalfCheetah-v5",
+            "steps": 32_768,
+            "sb3_algo": "PPO",
+            "ours": dict(
+                num_envs=1,
+                num_steps=2048,
+                num_minibatches=32,
+                update_epochs=10,
+                learning_rate=3e-4,
+                ent_coef=0.0,
+                clip_vloss=True,
+                anneal_lr=True,
+            ),
+            "sb3": dict(
+                n_envs=1,
+                n_steps=2048,
+                batch_size=64,
+                n_epochs=10,
+                learning_rate=3e-4,
+                ent_coef=0.0,
+                gamma=0.99,
+                gae_lambda=0.95,
+                clip_range=0.2,
+                clip_range_vf=0.2,
+                vf_coef=0.5,
+                max_grad_norm=0.5,
+                anneal=True,
+                normalize=True,
+                net_arch=dict(pi=[64, 64], vf=[64, 64]),
+                tanh=True,
+            ),
+        },
     ],
     "a2c": [
-        {"env_id": "CartPole-v1", "steps": 100_000, "sb3_algo": "A2C",
-         "ours": dict(num_envs=16, num_steps=5, learning_rate=7e-4, anneal_lr=True, gae_lambda=1.0, ent_coef=0.01),
-         "sb3": dict(n_envs=16, n_steps=5, learning_rate=7e-4, gamma=0.99, gae_lambda=1.0, ent_coef=0.01,
-                     vf_coef=0.5, max_grad_norm=0.5, use_rms_prop=True, rms_prop_eps=1e-5,
-                     anneal=True, normalize=False, net_arch=dict(pi=[64, 64], vf=[64, 64]), tanh=True)},
+        {
+            "env_id": "CartPole-v1",
+            "steps": 100_000,
+            "sb3_algo": "A2C",
+            "ours": dict(num_envs=16, num_steps=5, learning_rate=7e-4, anneal_lr=True, gae_lambda=1.0, ent_coef=0.01),
+            "sb3": dict(
+                n_envs=16,
+                n_steps=5,
+                learning_rate=7e-4,
+                gamma=0.99,
+                gae_lambda=1.0,
+                ent_coef=0.01,
+                vf_coef=0.5,
+                max_grad_norm=0.5,
+                use_rms_prop=True,
+                rms_prop_eps=1e-5,
+                anneal=True,
+                normalize=False,
+                net_arch=dict(pi=[64, 64], vf=[64, 64]),
+                tanh=True,
+            ),
+        },
     ],
     # Off-policy: one gradient step per environment step, learning from step 1000 of 5000, so the
     # measurement is dominated by the learning phase.
     "dqn": [
-        {"env_id": "CartPole-v1", "steps": 20_000, "sb3_algo": "DQN",
-         "ours": dict(learning_rate=2.5e-4, buffer_size=10_000, batch_size=128, learning_starts=1000, train_frequency=1,
-                      target_network_frequency=500, tau=1.0, hidden_sizes=(120, 84)),
-         "sb3": dict(learning_rate=2.5e-4, buffer_size=10_000, batch_size=128, learning_starts=1000, train_freq=1,
-                     gradient_steps=1, target_update_interval=500, tau=1.0, gamma=0.99, exploration_fraction=0.5,
-                     exploration_final_eps=0.05, net_arch=[120, 84])},
+        {
+            "env_id": "CartPole-v1",
+            "steps": 20_000,
+            "sb3_algo": "DQN",
+            "ours": dict(
+                learning_rate=2.5e-4,
+                buffer_size=10_000,
+                batch_size=128,
+                learning_starts=1000,
+                train_frequency=1,
+                target_network_frequency=500,
+                tau=1.0,
+                hidden_sizes=(120, 84),
+            ),
+            "sb3": dict(
+                learning_rate=2.5e-4,
+                buffer_size=10_000,
+                batch_size=128,
+                learning_starts=1000,
+                train_freq=1,
+                gradient_steps=1,
+                target_update_interval=500,
+                tau=1.0,
+                gamma=0.99,
+                exploration_fraction=0.5,
+                exploration_final_eps=0.05,
+                net_arch=[120, 84],
+            ),
+        },
     ],
     "td3": [
-        {"env_id": "HalfCheetah-v5", "steps": 5_000, "sb3_algo": "TD3",
-         "ours": dict(learning_starts=1000, batch_size=256, policy_lr=3e-4, q_lr=3e-4, policy_frequency=2),
-         "sb3": dict(learning_starts=1000, batch_size=256, learning_rate=3e-4, policy_delay=2, train_freq=1,
-                     gradient_steps=1, tau=0.005, gamma=0.99, target_policy_noise=0.2, target_noise_clip=0.5,
-                     action_noise_std=0.1, net_arch=[256, 256])},
+        {
+            "env_id": "HalfCheetah-v5",
+            "steps": 5_000,
+            "sb3_algo": "TD3",
+            "ours": dict(learning_starts=1000, batch_size=256, policy_lr=3e-4, q_lr=3e-4, policy_frequency=2),
+            "sb3": dict(
+                learning_starts=1000,
+                batch_size=256,
+                learning_rate=3e-4,
+                policy_delay=2,
+                train_freq=1,
+                gradient_steps=1,
+                tau=0.005,
+                gamma=0.99,
+                target_policy_noise=0.2,
+                target_noise_clip=0.5,
+                action_noise_std=0.1,
+                net_arch=[256, 256],
+            ),
+        },
     ],
     "sac": [
-        {"env_id": "HalfCheetah-v5", "steps": 5_000, "sb3_algo": "SAC",
-         "ours": dict(learning_starts=1000, batch_size=256, policy_lr=3e-4, q_lr=3e-4, policy_frequency=1),
-         "sb3": dict(learning_starts=1000, batch_size=256, learning_rate=3e-4, train_freq=1, gradient_steps=1,
-                     tau=0.005, gamma=0.99, ent_coef="auto", net_arch=[256, 256])},
+        {
+            "env_id": "HalfCheetah-v5",
+            "steps": 5_000,
+            "sb3_algo": "SAC",
+            "ours": dict(learning_starts=1000, batch_size=256, policy_lr=3e-4, q_lr=3e-4, policy_frequency=1),
+            "sb3": dict(
+                learning_starts=1000,
+                batch_size=256,
+                learning_rate=3e-4,
+                train_freq=1,
+                gradient_steps=1,
+                tau=0.005,
+                gamma=0.99,
+                ent_coef="auto",
+                net_arch=[256, 256],
+            ),
+        },
     ],
 }
 
-WORKER = r'''
+WORKER = r"""
 import json, sys, time
 spec = json.loads(sys.argv[1])
 import torch
@@ -111,15 +234,25 @@ else:
     model.learn(spec["steps"])
     steps = model.num_timesteps
 print("RESULT", json.dumps({"sps": steps / (time.perf_counter() - start), "steps": steps}))
-'''
+"""
 
 
 def measure(impl: str, algo: str, case: dict, threads) -> dict:
-    spec = {"impl": impl, "env_id": case["env_id"], "steps": case["steps"], "threads": threads,
-            "sb3_algo": case["sb3_algo"],
-            "kw": {k: list(v) if isinstance(v, tuple) else v for k, v in case[impl].items()}, "path": os.path.join(ROOT, "algos", f"{algo}.py")}
-    proc = subprocess.run([sys.executable, "-c", WORKER, json.dumps(spec)], capture_output=True, text=True,
-                          cwd=os.environ.get("TMPDIR", "/tmp"))
+    spec = {
+        "impl": impl,
+        "env_id": case["env_id"],
+        "steps": case["steps"],
+        "threads": threads,
+        "sb3_algo": case["sb3_algo"],
+        "kw": {k: list(v) if isinstance(v, tuple) else v for k, v in case[impl].items()},
+        "path": os.path.join(ROOT, "algos", f"{algo}.py"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", WORKER, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        cwd=os.environ.get("TMPDIR", "/tmp"),
+    )
     if proc.returncode != 0:
         raise SystemExit(f"error: {impl} {algo} {case['env_id']} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.split("RESULT", 1)[1])
@@ -136,11 +269,13 @@ def main():
     import torch
 
     sweep = " --thread-sweep" if args.thread_sweep else ""
-    rows = [f"Measured with `python benchmark/speed.py --algos {' '.join(args.algos)} --repeats {args.repeats}{sweep}` "
-            f"(torch {torch.__version__}, stable-baselines3 {stable_baselines3.__version__}, {os.cpu_count()} CPUs).\n",
-            "| algo | env | steps | ours SPS (1 thread, the default) | ours SPS (2 threads) | SB3 SPS (default threads) | "
-            "SB3 SPS (1 thread) | ratio ours (1 thread) / best SB3 |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        f"Measured with `python benchmark/speed.py --algos {' '.join(args.algos)} --repeats {args.repeats}{sweep}` "
+        f"(torch {torch.__version__}, stable-baselines3 {stable_baselines3.__version__}, {os.cpu_count()} CPUs).\n",
+        "| algo | env | steps | ours SPS (1 thread, the default) | ours SPS (2 threads) | SB3 SPS (default threads) | "
+        "SB3 SPS (1 thread) | ratio ours (1 thread) / best SB3 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for algo in args.algos:
         for case in CASES[algo]:
             configs = [("ours", "ours", 1), ("ours_2", "ours", 2), ("sb3", "sb3", None), ("sb3_1", "sb3", 1)]
@@ -156,8 +291,10 @@ def main():
             for label, values in sps.items():
                 print(f"{algo} {case['env_id']} {label}: {', '.join(f'{s:.0f}' for s in values)} SPS", flush=True)
             ratio = result["ours"] / max(result["sb3"], result["sb3_1"])
-            rows.append(f"| {algo} | {case['env_id']} | {case['steps']} | {result['ours']:.0f} | {result['ours_2']:.0f} | "
-                        f"{result['sb3']:.0f} | {result['sb3_1']:.0f} | {ratio:.2f}x |")
+            rows.append(
+                f"| {algo} | {case['env_id']} | {case['steps']} | {result['ours']:.0f} | {result['ours_2']:.0f} | "
+                f"{result['sb3']:.0f} | {result['sb3_1']:.0f} | {ratio:.2f}x |"
+            )
     text = "\n".join(rows) + "\n"
     print(text)
     if args.out:

@@ -6,7 +6,9 @@ import sys
 import pytest
 
 # ALGOS_DIR points the tests at a copy of algos/ (tests/planted_bugs.py plants bugs in such copies).
-ALGOS = os.environ.get("ALGOS_DIR") or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "algos")
+ALGOS = os.environ.get("ALGOS_DIR") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "algos"
+)
 
 
 def load_algo(name: str):

@@ -19,6 +19,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # (name, file, snippet, planted replacement, test selection for pytest)
+# fmt: off
 BUGS = [
     ("trpo step without the square root", "trpo",
      "torch.sqrt(max_kl / (shs + 1e-12))", "(max_kl / (shs + 1e-12))",
@@ -31,7 +32,8 @@ BUGS = [
      "tests/test_trpo.py::test_natural_gradient_step_reaches_max_kl"),
     ("trpo Gaussian KL averaged over action dimensions", "trpo",
      "(kl if discrete else kl.sum(-1)).mean()", "(kl if discrete else kl.mean(-1)).mean()",
-     "tests/test_trpo.py::test_mean_kl_matches_written_out_kl tests/test_trpo.py::test_fisher_vector_product_equals_explicit_hessian"),
+     "tests/test_trpo.py::test_mean_kl_matches_written_out_kl "
+     "tests/test_trpo.py::test_fisher_vector_product_equals_explicit_hessian"),
     ("trpo KL in the reverse direction", "trpo",
      "kl_divergence(old_dist, new_dist)", "kl_divergence(new_dist, old_dist)",
      "tests/test_trpo.py::test_mean_kl_matches_written_out_kl"),
@@ -104,6 +106,7 @@ BUGS = [
      "-advantages * torch.clamp(ratio, 1 - clip_coef, 1 + clip_coef)", "-advantages * ratio",
      "tests/test_ppo_clip.py::test_clipped_surrogate_hand_computed"),
 ]
+# fmt: on
 
 
 def run_tests(selection: str, algos_dir: str) -> bool:

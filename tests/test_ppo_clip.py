@@ -1,4 +1,5 @@
 """PPO-specific maths; the tests shared by all on-policy files are in test_on_policy.py."""
+
 import pytest
 import torch
 from conftest import load_algo

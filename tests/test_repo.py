@@ -1,4 +1,5 @@
 """Checks on the repository itself: CI runs what the README tells users to run."""
+
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,5 +1,6 @@
 """TRPO-specific maths: conjugate gradient, Fisher-vector products, the step size, the surrogate, the
 line search and the value target."""
+
 import math
 
 import gymnasium as gym
@@ -160,8 +161,18 @@ def test_entropy_bonus_reaches_the_update():
     the line search, not only the logged loss."""
     log_stds = []
     for ent_coef in (0.0, 1.0):
-        out = trpo.main(trpo.Args(env_id="Pendulum-v1", num_envs=1, num_steps=256, total_timesteps=512,
-                                  vf_iters=1, eval_episodes=0, save_model=True, ent_coef=ent_coef))
+        out = trpo.main(
+            trpo.Args(
+                env_id="Pendulum-v1",
+                num_envs=1,
+                num_steps=256,
+                total_timesteps=512,
+                vf_iters=1,
+                eval_episodes=0,
+                save_model=True,
+                ent_coef=ent_coef,
+            )
+        )
         assert out["updates"] >= 1
         state = torch.load(f"runs/{out['run_name']}/trpo.pt", weights_only=True)
         log_stds.append(state["agent"]["actor_logstd"].mean().item())
@@ -187,13 +198,25 @@ def test_value_target_is_the_lambda_returns(monkeypatch):
         real_init(self, *args, **kwargs)
         last = {}
         self.critic.register_forward_hook(lambda module, inputs, output: last.update(v=output.detach()))
-        self.critic.register_full_backward_hook(lambda module, grad_in, grad_out: targets.append(
-            (last["v"] - grad_out[0] * grad_out[0].numel() / 2).squeeze(-1)))
+        self.critic.register_full_backward_hook(
+            lambda module, grad_in, grad_out: targets.append(
+                (last["v"] - grad_out[0] * grad_out[0].numel() / 2).squeeze(-1)
+            )
+        )
 
     monkeypatch.setattr(trpo, "compute_gae", spy_gae)
     monkeypatch.setattr(trpo.Agent, "__init__", init_with_hooks)
-    trpo.main(trpo.Args(env_id="CartPole-v1", num_envs=2, num_steps=64, total_timesteps=128, vf_iters=3,
-                        gae_lambda=0.5, eval_episodes=0))
+    trpo.main(
+        trpo.Args(
+            env_id="CartPole-v1",
+            num_envs=2,
+            num_steps=64,
+            total_timesteps=128,
+            vf_iters=3,
+            gae_lambda=0.5,
+            eval_episodes=0,
+        )
+    )
     assert len(targets) == 3  # one backward pass through the critic per value step, none from the policy step
     for target in targets:
         assert target == pytest.approx(returns[0], abs=1e-4)

@@ -37,21 +37,42 @@ def test_trains_and_evaluates_a_module_env_id(algo, tmp_path):
     assert out["global_step"] > 0 and len(out["eval_returns"]) == 2
     assert out["args"].env_id == f"my_envs:{env_name}"
     forget("my_envs", ["UserCorridor-v0", "UserPoint-v0"])
-    evaluated = module.main(module.Args(eval_checkpoint=f"runs/{out['run_name']}/{algo}.pt", eval_episodes=2,
-                                        seed=out["args"].seed + 10_000))
+    evaluated = module.main(
+        module.Args(
+            eval_checkpoint=f"runs/{out['run_name']}/{algo}.pt", eval_episodes=2, seed=out["args"].seed + 10_000
+        )
+    )
     assert evaluated["eval_returns"] == pytest.approx(out["eval_returns"])
 
 
 def test_command_line_trains_and_evaluates_a_module_env_id(tmp_path):
     shutil.copy(USER_ENVS, tmp_path / "my_envs.py")
     script = os.path.join(ALGOS, "sac.py")
-    train = [sys.executable, script, "--env-id", "my_envs:UserPoint-v0", "--total-timesteps", "300",
-             "--learning-starts", "100", "--hidden-sizes", "16", "--save-model", "--eval-episodes", "1"]
+    train = [
+        sys.executable,
+        script,
+        "--env-id",
+        "my_envs:UserPoint-v0",
+        "--total-timesteps",
+        "300",
+        "--learning-starts",
+        "100",
+        "--hidden-sizes",
+        "16",
+        "--save-model",
+        "--eval-episodes",
+        "1",
+    ]
     proc = subprocess.run(train, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (checkpoint,) = [os.path.join(d, f) for d, _, files in os.walk(tmp_path / "runs") for f in files if f == "sac.pt"]
-    proc = subprocess.run([sys.executable, script, "--eval-checkpoint", checkpoint, "--eval-episodes", "1"],
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, script, "--eval-checkpoint", checkpoint, "--eval-episodes", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "eval my_envs:UserPoint-v0:" in proc.stdout
 
@@ -62,12 +83,18 @@ def test_bad_module_env_ids_stop_with_one_line(algo, tmp_path):
     shutil.copy(USER_ENVS, tmp_path / "my_envs.py")
     module = load_algo(algo)
     for env_id, message in [
-        ("no_such_module:UserPoint-v0", "cannot import 'no_such_module' for --env-id no_such_module:UserPoint-v0: "
-         "ModuleNotFoundError"),
-        ("broken_envs:UserPoint-v0", "cannot import 'broken_envs' for --env-id broken_envs:UserPoint-v0: "
-         "RuntimeError: boom"),
-        ("my_envs:UserPont-v0", "unknown env id 'my_envs:UserPont-v0': Environment `UserPont` doesn't exist. "
-         "Did you mean: `UserPoint`?"),
+        (
+            "no_such_module:UserPoint-v0",
+            "cannot import 'no_such_module' for --env-id no_such_module:UserPoint-v0: ModuleNotFoundError",
+        ),
+        (
+            "broken_envs:UserPoint-v0",
+            "cannot import 'broken_envs' for --env-id broken_envs:UserPoint-v0: RuntimeError: boom",
+        ),
+        (
+            "my_envs:UserPont-v0",
+            "unknown env id 'my_envs:UserPont-v0': Environment `UserPont` doesn't exist. Did you mean: `UserPoint`?",
+        ),
     ]:
         with pytest.raises(SystemExit) as exc:
             module.main(module.Args(env_id=env_id))
