@@ -1,0 +1,138 @@
+"""benchmark/launch.py on a real two-node Ray cluster started on this machine: jobs spread over
+both nodes, every file comes back, failures are named, a lost node loses no job, and --track groups and
+tags offline W&B runs. Each cluster is shut down by the fixture or test that started it, also on failure."""
+
+import glob
+import json
+import os
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+ray_cluster_utils = pytest.importorskip("ray.cluster_utils")
+pytestmark = pytest.mark.xdist_group("ray")  # one worker runs them all: two clusters would share 2 cores
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAUNCH = os.path.join(ROOT, "benchmark", "launch.py")
+PPO = "python algos/ppo_clip.py --env-id CartPole-v1 --num-envs 2 --num-steps 256 --num-minibatches 4"
+TD3 = "python algos/td3.py --env-id Pendulum-v1 --total-timesteps 300 --learning-starts 200 --hidden-sizes 16"
+
+
+def start_cluster():
+    # Both nodes on this machine, at its own address: Ray maps 127.0.0.1 to the node's address when a
+    # driver connects, so the traffic stays on this machine without being pinned to loopback.
+    cluster = ray_cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    second = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    return cluster, second
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cluster, second = start_cluster()
+    yield cluster
+    cluster.shutdown()
+
+
+def launch(address, cwd, *args, env=None):
+    command = [sys.executable, LAUNCH, "--address", address, "--log-dir", "logs", *args]
+    env = {k: v for k, v in (env or os.environ).items() if not k.startswith("RAY_")}
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
+
+
+def records(log_dir):
+    return [json.load(open(path)) for path in sorted(glob.glob(os.path.join(log_dir, "*.json")))]
+
+
+def test_jobs_spread_over_both_nodes_and_every_file_comes_back(cluster, tmp_path):
+    ppo = f"{PPO} --total-timesteps 2048 --save-model --eval-episodes 2"
+    proc = launch(cluster.address, tmp_path, "--seeds", "1", "2", "--command", ppo, "--command", TD3)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    done = records(tmp_path / "logs")
+    assert len(done) == 4 and all(r["returncode"] == 0 for r in done)
+    assert len({r["node"] for r in done}) == 2  # both nodes ran jobs
+    for seed in (1, 2):
+        (ppo_run,) = glob.glob(str(tmp_path / "runs" / f"CartPole-v1__ppo_clip__{seed}__*"))
+        assert glob.glob(os.path.join(ppo_run, "events.out.tfevents.*")) and os.path.isfile(f"{ppo_run}/ppo_clip.pt")
+        (td3_run,) = glob.glob(str(tmp_path / "runs" / f"Pendulum-v1__td3__{seed}__*"))
+        assert glob.glob(os.path.join(td3_run, "events.out.tfevents.*"))
+        log = open(tmp_path / "logs" / f"ppo_clip__CartPole-v1__{seed}.log").read()
+        assert "eval CartPole-v1:" in log
+    assert proc.stdout.count("started ") == 4 and proc.stdout.count("finished ") == 4
+
+
+def test_a_failing_command_fails_the_sweep_and_is_named(cluster, tmp_path):
+    bad = "python algos/ppo_clip.py --env-id NoSuchEnv-v0"
+    proc = launch(cluster.address, tmp_path, "--seeds", "1", "--command", bad, "--command", TD3)
+    assert proc.returncode == 1
+    assert "1 job(s) failed: ppo_clip__NoSuchEnv-v0__1" in proc.stderr
+    assert "error: unknown env id 'NoSuchEnv-v0'" in proc.stdout  # the failed job's last lines
+    assert {r["returncode"] for r in records(tmp_path / "logs")} == {0, 1}  # the other job finished
+
+
+def test_a_lost_node_loses_no_job(tmp_path):
+    cluster, second = start_cluster()
+    try:
+        args = [sys.executable, LAUNCH, "--address", cluster.address, "--log-dir", "logs", "--seeds", "1", "2"]
+        args += ["--command", f"{PPO} --total-timesteps 40000 --eval-episodes 1"]
+        proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+        reader.start()
+        deadline = time.time() + 120
+        while not any(f"on node {second.node_id[:8]}" in line for line in lines) and time.time() < deadline:
+            time.sleep(0.2)
+        assert time.time() < deadline, "no job started on the second node"
+        time.sleep(2.0)  # the job is training there
+        cluster.remove_node(second, allow_graceful=False)
+        assert proc.wait(timeout=300) == 0, "".join(lines)
+        reader.join(timeout=10)
+        done = records(tmp_path / "logs")
+        assert len(done) == 2 and all(r["returncode"] == 0 for r in done)
+        assert {r["node"] for r in done} == {cluster.head_node.node_id}  # the lost job ran again on the head
+        assert len(glob.glob(str(tmp_path / "runs" / "CartPole-v1__ppo_clip__*"))) == 2
+    finally:
+        cluster.shutdown()
+
+
+def wandb_run_record(path):
+    """The run record (group, tags) of an offline .wandb file: a W&B header, then a LevelDB-style log of
+    32 KiB blocks whose chunks carry protobuf Records."""
+    from wandb.proto import wandb_internal_pb2
+
+    data = open(path, "rb").read()
+    assert data[:4] == b":W&B"
+    pos, record = 7, b""
+    while pos + 7 <= len(data):
+        if 32768 - pos % 32768 < 7:  # block trailer
+            pos += 32768 - pos % 32768
+            continue
+        length, kind = struct.unpack("<HB", data[pos + 4 : pos + 7])
+        chunk, pos = data[pos + 7 : pos + 7 + length], pos + 7 + length
+        record = chunk if kind in (1, 2) else record + chunk
+        if kind in (1, 4):
+            parsed = wandb_internal_pb2.Record()
+            parsed.ParseFromString(record)
+            if parsed.WhichOneof("record_type") == "run":
+                return parsed.run
+    raise AssertionError(f"no run record in {path}")
+
+
+def test_track_groups_and_tags_offline_runs(cluster, tmp_path):
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    env.pop("WANDB_DIR", None)
+    ppo = f"{PPO} --total-timesteps 512 --eval-episodes 1"
+    proc = launch(cluster.address, tmp_path, "--track", "--seeds", "1", "2", "--command", ppo, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    offline = sorted(glob.glob(str(tmp_path / "wandb" / "offline-run-*" / "run-*.wandb")))
+    assert len(offline) == 2  # one offline run per job, back on this machine
+    runs = [wandb_run_record(path) for path in offline]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    for run in runs:
+        assert run.run_group.startswith("sweep-") and run.run_group == runs[0].run_group
+        assert len(run.tags) == 1 and run.tags[0].startswith(commit.stdout.strip() or "no-git")
+    assert len({run.run_id for run in runs}) == 2
