@@ -111,7 +111,7 @@ BUGS = [
 
 def run_tests(selection: str, algos_dir: str) -> bool:
     env = {**os.environ, "ALGOS_DIR": algos_dir}
-    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *selection.split()]
+    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider", *selection.split()]
     return subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
 
