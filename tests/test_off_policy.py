@@ -34,6 +34,7 @@ SMOKE = {
 # ---------------------------------------------------------------- maths
 @pytest.mark.parametrize("algo", OFF_POLICY)
 def test_soft_update_is_polyak_average(algo):
+    """Catches tau and 1 - tau swapped, and a target that copies instead of averaging."""
     module = load_algo(algo)
     torch.manual_seed(0)
     target, source = nn.Linear(3, 2), nn.Linear(3, 2)
@@ -47,6 +48,7 @@ def test_soft_update_is_polyak_average(algo):
 
 
 def test_sac_squashed_gaussian_log_prob_matches_numerical_change_of_variables():
+    """Catches a missing or wrong change-of-variables term, a lost log-std term, and actions outside the bounds."""
     sac = load_algo("sac")
     space = gym.spaces.Box(np.array([-2.0, 0.0, 1.0]), np.array([2.0, 1.0, 5.0]), dtype=np.float32)
     torch.manual_seed(0)
@@ -195,6 +197,8 @@ def test_sac_temperature_rises_when_entropy_is_below_target():
 
 
 def test_dqn_target_uses_target_max_and_double_uses_online_argmax():
+    """Catches Double DQN choosing with the target network, a max over the online network, and a terminal
+    transition that still bootstraps."""
     dqn = load_algo("dqn")
     online, target = nn.Linear(1, 3, bias=True), nn.Linear(1, 3, bias=True)
     with torch.no_grad():
@@ -210,6 +214,7 @@ def test_dqn_target_uses_target_max_and_double_uses_online_argmax():
 
 
 def test_dqn_linear_schedule():
+    """Catches an epsilon that never decays, decays past end_e, or ends at the wrong step."""
     dqn = load_algo("dqn")
     assert dqn.linear_schedule(1.0, 0.05, 100, 0) == 1.0
     assert dqn.linear_schedule(1.0, 0.05, 100, 50) == pytest.approx(0.525)
@@ -251,6 +256,7 @@ for _discrete in (False, True):
 @pytest.mark.parametrize("algo", OFF_POLICY)
 @pytest.mark.parametrize("ending", ["Truncated", "Terminated"])
 def test_buffer_stores_true_final_obs_and_termination_only(algo, ending, monkeypatch):
+    """Catches the next episode's first observation stored as next_obs, and a truncation stored as done."""
     module = load_algo(algo)
     stored = []
 

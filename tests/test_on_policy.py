@@ -73,6 +73,7 @@ def reference_reward_to_go(rewards, terms, truncs, final_values, next_value, gam
 @pytest.mark.parametrize("algo", ON_POLICY)
 @pytest.mark.parametrize("gamma,lam", [(0.99, 0.95), (0.9, 1.0), (0.5, 0.0)])
 def test_gae_matches_slow_reference(algo, gamma, lam):
+    """Catches GAE without lambda, a trace not cut at an episode end, and a wrong truncation bootstrap."""
     rewards, values, terms, truncs, final_values, next_value = gae_inputs()
     adv, ret = load_algo(algo).compute_gae(rewards, values, terms, truncs, final_values, next_value, gamma, lam)
     expected = np.array(
@@ -108,6 +109,7 @@ def test_gae_with_lambda_one_returns_the_reward_to_go(algo):
 
 @pytest.mark.parametrize("algo", ON_POLICY)
 def test_gaussian_log_prob_and_entropy_match_torch_distributions(algo):
+    """Catches a lost log-std or normalising term, and per-dimension terms averaged instead of summed."""
     agent = load_algo(algo).Agent(4, gym.spaces.Box(-1.0, 1.0, (3,)), (16,))
     with torch.no_grad():
         agent.actor_logstd.copy_(torch.tensor([[-0.5, 0.0, 0.7]]))
@@ -121,6 +123,7 @@ def test_gaussian_log_prob_and_entropy_match_torch_distributions(algo):
 
 @pytest.mark.parametrize("algo", ON_POLICY)
 def test_categorical_log_prob_and_entropy_match_torch_distributions(algo):
+    """Catches an entropy of the wrong sign and log-probs of the wrong actions."""
     agent = load_algo(algo).Agent(4, gym.spaces.Discrete(3), (16,))
     x, a = torch.randn(6, 4), torch.tensor([0, 1, 2, 2, 1, 0])
     logprob, entropy, _ = agent.evaluate_actions(x, a.float())  # the rollout buffer holds floats
@@ -155,6 +158,7 @@ def test_samples_follow_the_policy(algo):
 
 @pytest.mark.parametrize("algo", ON_POLICY)
 def test_running_mean_std_matches_numpy(algo):
+    """Catches a running variance without Chan et al.'s between-batch term, and a wrong count."""
     rms, rng = load_algo(algo).RunningMeanStd((3,)), np.random.default_rng(0)
     batches = [rng.normal(2.0, 3.0, size=(n, 3)) for n in (1, 5, 17, 4)]
     for b in batches:

@@ -14,6 +14,7 @@ trpo = load_algo("trpo")
 
 
 def test_conjugate_gradient_solves_random_spd_system():
+    """Catches a wrong step length or residual update in conjugate gradient."""
     g = torch.Generator().manual_seed(0)
     m = torch.randn(12, 12, generator=g, dtype=torch.float64)
     a = m @ m.T + 0.5 * torch.eye(12, dtype=torch.float64)
@@ -126,6 +127,7 @@ def test_natural_gradient_step_reaches_max_kl():
 
 
 def test_line_search_rejects_steps_that_break_the_kl_bound():
+    """Catches a line search that ignores the KL bound or accepts a worse surrogate."""
     old, step = torch.zeros(1), torch.ones(1)
 
     def improving(p):  # the loss improves along the step, the KL grows quadratically: 0.5 * (0.8^i)^2
@@ -145,6 +147,7 @@ def test_line_search_rejects_steps_that_break_the_kl_bound():
 
 
 def test_surrogate_loss_matches_plain_reference():
+    """Catches the ratio taken the wrong way round and an entropy bonus of the wrong sign."""
     g = torch.Generator().manual_seed(3)
     logprob, old_logprob, adv, entropy = (torch.randn(6, generator=g, dtype=torch.float64) for _ in range(4))
     n = len(adv)
