@@ -8,7 +8,8 @@ Each (command, seed) pair is one job: a Ray task that reserves `--cpus-per-run` 
 whichever node takes it, then sends back its output and every file the run wrote. Back on this machine
 they land where a local run would put them: `runs/`, `videos/` and `wandb/` under the current folder, the
 output in `{log_dir}/{script}__{env_id}__{seed}.log`, and `{name}.json` beside it with the command, the
-exit status, the wall time of the run and the node that ran it. `benchmark/report.py` reads them as is.
+exit status, the start time (Unix seconds) and wall time of the run and the node that ran it.
+`benchmark/report.py` reads them as is.
 
 - This machine (default): a local Ray instance with `--workers` CPUs (default: all cores), started and
   stopped by the launcher.
@@ -88,7 +89,8 @@ def run_job(name: str, words: list, cpus: int, env: dict, events: Queue) -> dict
     if "--torch-threads" not in words:
         words += ["--torch-threads", str(cpus)]
     node = ray.get_runtime_context().get_node_id()
-    events.put((name, node))
+    # Fire and forget: a task blocked in ray.get lends its CPU to the next task, which would oversubscribe.
+    events.actor.put_nowait.remote((name, node))
     with tempfile.TemporaryDirectory(prefix="sfrl-run-") as scratch:
         log_path = os.path.join(scratch, "output.log")
         started = time.time()
@@ -111,7 +113,8 @@ def run_job(name: str, words: list, cpus: int, env: dict, events: Queue) -> dict
         with tarfile.open(fileobj=files, mode="w:gz", dereference=True) as tar:  # wandb links to scratch files
             for entry in os.listdir(scratch):
                 tar.add(os.path.join(scratch, entry), arcname=entry)
-    return {"output": output, "returncode": returncode, "wall_seconds": wall, "node": node, "files": files.getvalue()}
+    result = {"output": output, "returncode": returncode, "wall_seconds": wall, "node": node, "started": started}
+    return {**result, "files": files.getvalue()}
 
 
 def interrupt(signum, frame):
@@ -180,7 +183,7 @@ def main(argv=None) -> int:
                     tar.extractall(".", filter="data")
                 with open(os.path.join(args.log_dir, f"{name}.log"), "w") as f:
                     f.write(result["output"])
-                record = {k: result[k] for k in ("returncode", "wall_seconds", "node")}
+                record = {k: result[k] for k in ("returncode", "wall_seconds", "node", "started")}
                 with open(os.path.join(args.log_dir, f"{name}.json"), "w") as f:
                     json.dump({"command": command, **record}, f)
                 where = f"on node {result['node'][:8]} in {result['wall_seconds']:.0f} s"
