@@ -16,8 +16,8 @@ exit status, the start time (Unix seconds) and wall time of the run and the node
 - A cluster: `ray start --head` on one machine, `ray start --address=<head>:6379` on each other one (each
   with this project and its Python environment installed), then `--address <head>:6379` here (or set
   RAY_ADDRESS). Ray 2.60's `ray start --head` turns on token authentication: copy the head's
-  ~/.ray/auth_token to the other machines and set RAY_AUTH_MODE=token for `ray start` and for this script. The code is shipped to the nodes with the tasks; a job whose node is lost runs again on
-  another node.
+  ~/.ray/auth_token to the other machines and set RAY_AUTH_MODE=token for `ray start` and for this script.
+  The code is shipped to the nodes with the tasks; a job whose node is lost runs again on another node.
 - Tracked: `--track` adds `--track` to every run and groups the sweep in Weights & Biases through wandb's
   own environment variables: WANDB_RUN_GROUP (one group per sweep) and WANDB_TAGS (the git commit, with
   "-dirty" when the tree has uncommitted changes). WANDB_MODE=offline works: the runs come back under
