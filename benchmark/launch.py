@@ -147,7 +147,9 @@ def main(argv=None) -> int:
     if args.address:
         ray.init(address=args.address, runtime_env=runtime_env, log_to_driver=False, logging_level="ERROR")
     else:
-        ray.init(num_cpus=args.workers, runtime_env=runtime_env, log_to_driver=False, logging_level="ERROR")
+        ray.init(
+            address="local", num_cpus=args.workers, runtime_env=runtime_env, log_to_driver=False, logging_level="ERROR"
+        )
     here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
     events = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})  # start reports, kept on this node
     task = ray.remote(run_job).options(num_cpus=args.cpus_per_run, max_retries=3)
