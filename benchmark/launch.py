@@ -72,14 +72,16 @@ def git_tag() -> str:
     return commit.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
 
 
-def kill_with_parent():
-    """Linux: the training process dies with the Ray worker that started it (a lost node, a cancelled job)."""
-    try:
-        import ctypes
+def death_signal():
+    """Linux: a function that makes the calling process die with its parent, the Ray worker (a lost node, a
+    cancelled job). libc is loaded here, before the fork: the child of a threaded worker should only call it."""
+    import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    try:
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
     except OSError:
-        pass
+        return None
+    return lambda: prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def run_job(name: str, words: list, cpus: int, env: dict, events: Queue) -> dict:
@@ -98,7 +100,7 @@ def run_job(name: str, words: list, cpus: int, env: dict, events: Queue) -> dict
         with open(log_path, "w") as log:
             proc = subprocess.Popen(
                 words, cwd=scratch, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env},
-                start_new_session=True, preexec_fn=kill_with_parent,
+                start_new_session=True, preexec_fn=death_signal(),
             )  # fmt: skip
             try:
                 returncode = proc.wait()
@@ -183,7 +185,10 @@ def main(argv=None) -> int:
                     failed.append(name)
                     continue
                 with tarfile.open(fileobj=io.BytesIO(result["files"])) as tar:
-                    tar.extractall(".", filter="data")
+                    if hasattr(tarfile, "data_filter"):  # Python 3.10.12 and later: no paths outside "."
+                        tar.extractall(".", filter="data")
+                    else:
+                        tar.extractall(".")
                 with open(os.path.join(args.log_dir, f"{name}.log"), "w") as f:
                     f.write(result["output"])
                 record = {k: result[k] for k in ("returncode", "wall_seconds", "node", "started")}
