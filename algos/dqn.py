@@ -310,7 +310,7 @@ def main(args: Args) -> dict:
     obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
     q_network = QNetwork(obs_dim, int(action_space.n), args.hidden_sizes).to(device)
     target_network = copy.deepcopy(q_network)
-    optimizer = torch.optim.Adam(q_network.parameters(), lr=args.learning_rate)
+    optimizer = torch.optim.Adam(q_network.parameters(), lr=args.learning_rate, fused=True)
     rb = ReplayBuffer(min(args.buffer_size, args.total_timesteps), obs_dim, (), np.int64, buffer_seed)
     rng = np.random.default_rng(explore_seed)
 

@@ -47,7 +47,7 @@ class Args:
     env_id: str = "Pendulum-v1"  # id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor
     total_timesteps: int = 1_000_000  # total environment transitions to collect, summed over all envs
     seed: int = 1  # seed of random, numpy, torch and the environments
-    torch_threads: int = 1  # torch CPU threads; one is fastest for small MLPs on few cores (benchmark/results/speed.md)
+    torch_threads: int | None = None  # torch CPU threads; None keeps torch's default (one per core), fastest here
     cuda: bool = False  # use CUDA when available (small MLPs usually run faster on the CPU)
     track: bool = False  # mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)
     wandb_project_name: str = "single-file-rl"  # Weights & Biases project
@@ -262,10 +262,11 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
     if not np.all(np.isfinite(action_space.low) & np.isfinite(action_space.high)):
         fail(f"{args.env_id} has unbounded actions {action_space}; {name} needs finite bounds")
     rules = [  # (what the value must be, the test, the flags it applies to)
-        ("positive", lambda v: v > 0, "total_timesteps num_envs buffer_size batch_size torch_threads"),
+        ("positive", lambda v: v > 0, "total_timesteps num_envs buffer_size batch_size"),
         ("positive", lambda v: v > 0, "policy_lr q_lr policy_frequency target_network_frequency"),
         ("non-negative", lambda v: v >= 0, "learning_starts alpha eval_episodes"),
         ("in [0, 1]", lambda v: 0 <= v <= 1, "gamma tau"),
+        ("positive or None", lambda v: v is None or v > 0, "torch_threads"),
         ("positive", lambda v: len(v) > 0 and min(v) > 0, "hidden_sizes"),
         ("in [0, 2**32)", lambda v: 0 <= v < 2**32, "seed"),  # numpy's legacy seeding range
     ]
@@ -306,7 +307,7 @@ def load_checkpoint(path: str):
 
 # ---- Main ----
 def main(args: Args) -> dict:
-    torch.set_num_threads(args.torch_threads)
+    torch.set_num_threads(args.torch_threads or torch.get_num_threads())
     if args.eval_checkpoint is not None:
         if args.eval_episodes <= 0:
             fail(f"--eval-episodes must be positive with --eval-checkpoint, got {args.eval_episodes}")
@@ -360,11 +361,11 @@ def main(args: Args) -> dict:
     qf1 = QNetwork(obs_dim, int(np.prod(action_space.shape)), args.hidden_sizes).to(device)
     qf2 = QNetwork(obs_dim, int(np.prod(action_space.shape)), args.hidden_sizes).to(device)
     qf1_target, qf2_target = copy.deepcopy(qf1), copy.deepcopy(qf2)
-    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.policy_lr)
-    q_optimizer = torch.optim.Adam(list(qf1.parameters()) + list(qf2.parameters()), lr=args.q_lr)
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.policy_lr, fused=True)
+    q_optimizer = torch.optim.Adam(list(qf1.parameters()) + list(qf2.parameters()), lr=args.q_lr, fused=True)
     target_entropy = default_target_entropy(action_space)
     log_alpha = torch.tensor(float(np.log(args.alpha)) if args.alpha > 0 else -20.0, device=device, requires_grad=True)
-    alpha_optimizer = torch.optim.Adam([log_alpha], lr=args.q_lr)
+    alpha_optimizer = torch.optim.Adam([log_alpha], lr=args.q_lr, fused=True)
     alpha, alpha_loss = log_alpha.exp().item(), torch.zeros(())
     rb = ReplayBuffer(min(args.buffer_size, args.total_timesteps), obs_dim, action_space.shape, np.float32, buffer_seed)
 

@@ -4,11 +4,12 @@
         --command "python algos/ppo_clip.py --env-id CartPole-v1" --command "python algos/dqn.py --env-id CartPole-v1"
 
 Each (command, seed) pair is one job: a Ray task that reserves `--cpus-per-run` CPUs, runs the command with
-`--seed N` (and `--torch-threads` set to its CPUs unless the command sets it) in a scratch folder of
-whichever node takes it, then sends back its output and every file the run wrote. Back on this machine
-they land where a local run would put them: `runs/`, `videos/` and `wandb/` under the current folder, the
-output in `{log_dir}/{script}__{env_id}__{seed}.log`, and `{name}.json` beside it with the command, the
-exit status, the start time (Unix seconds) and wall time of the run and the node that ran it.
+`--seed N` (and `--torch-threads` set to its CPUs, unless the command sets it or `--script-threads` leaves
+each script its default) in a scratch folder of whichever node takes it, then sends back its output and every
+file the run wrote. Back on this machine they land where a local run would put them: `runs/`, `videos/` and
+`wandb/` under the current folder, the output in `{log_dir}/{script}__{env_id}__{seed}.log`, and `{name}.json`
+beside it with the command, the exit status, the start time (Unix seconds) and wall time of the run and the
+node that ran it.
 `benchmark/report.py` reads them as is.
 
 - This machine (default): a local Ray instance with `--workers` CPUs (default: all cores), started and
@@ -84,13 +85,13 @@ def death_signal():
     return lambda: prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def run_job(name: str, words: list, cpus: int, env: dict, events: Queue) -> dict:
+def run_job(name: str, words: list, threads: int | None, env: dict, events: Queue) -> dict:
     """A Ray task: run one training command in a scratch folder, return its output and the files it wrote."""
     code_dir = os.getcwd()  # Ray's copy of the shipped code
     words = [sys.executable if i == 0 and w in ("python", "python3") else w for i, w in enumerate(words)]
     words = [os.path.join(code_dir, w) if os.path.isfile(os.path.join(code_dir, w)) else w for w in words]
-    if "--torch-threads" not in words:
-        words += ["--torch-threads", str(cpus)]
+    if threads is not None and "--torch-threads" not in words:
+        words += ["--torch-threads", str(threads)]
     node = ray.get_runtime_context().get_node_id()
     # Fire and forget: a task blocked in ray.get lends its CPU to the next task, which would oversubscribe.
     events.actor.put_nowait.remote((name, node))
@@ -132,6 +133,11 @@ def main(argv=None) -> int:
     parser.add_argument("--address", default=os.environ.get("RAY_ADDRESS"), help="a running Ray cluster (host:port)")
     parser.add_argument("--workers", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
     parser.add_argument("--cpus-per-run", type=int, default=1, help="CPUs (and torch threads) each run reserves")
+    parser.add_argument(
+        "--script-threads",
+        action="store_true",
+        help="leave --torch-threads at each script's default (a user's single run)",
+    )
     parser.add_argument("--track", action="store_true", help="track every run in Weights & Biases, as one group")
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers <= 0:
@@ -154,6 +160,7 @@ def main(argv=None) -> int:
         )
     here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
     events = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})  # start reports, kept on this node
+    threads = None if args.script_threads else args.cpus_per_run
     task = ray.remote(run_job).options(num_cpus=args.cpus_per_run, max_retries=3)
 
     jobs = {}
@@ -163,7 +170,7 @@ def main(argv=None) -> int:
             words.append("--track")
         for seed in args.seeds:
             name = job_name(command, seed)
-            ref = task.remote(name, words + ["--seed", str(seed)], args.cpus_per_run, env, events)
+            ref = task.remote(name, words + ["--seed", str(seed)], threads, env, events)
             jobs[ref] = (name, f"{command} --seed {seed}")
     print(f"{len(jobs)} jobs on {int(ray.cluster_resources().get('CPU', 0))} CPUs", flush=True)
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORKERS="${WORKERS:-1}"
-python benchmark/launch.py --workers "$WORKERS" "$@" --seeds 1 2 3 4 5 --log-dir benchmark/logs/quickstart \
+python benchmark/launch.py --workers "$WORKERS" --script-threads "$@" --seeds 1 2 3 4 5 --log-dir benchmark/logs/quickstart \
   --command "python algos/dqn.py --env-id CartPole-v1" \
   --command "python algos/a2c.py --env-id CartPole-v1" \
   --command "python algos/sac.py --env-id Pendulum-v1 --total-timesteps 20000 --learning-starts 1000" \

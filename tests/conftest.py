@@ -4,6 +4,11 @@ import re
 import sys
 
 import pytest
+import torch
+
+# One torch thread per test process: pytest-xdist runs a process per core, and the off-policy files
+# otherwise keep torch's default of one thread per core.
+torch.set_num_threads(1)
 
 # ALGOS_DIR points the tests at a copy of algos/ (tests/planted_bugs.py plants bugs in such copies).
 ALGOS = os.environ.get("ALGOS_DIR") or os.path.join(
