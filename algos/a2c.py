@@ -38,6 +38,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import tyro
+from gymnasium.wrappers.utils import RunningMeanStd
 from torch.utils.tensorboard import SummaryWriter
 
 
@@ -48,7 +49,7 @@ class Args:
     env_id: str = "CartPole-v1"  # id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor
     total_timesteps: int = 500_000  # total environment transitions to collect, summed over all envs
     seed: int = 1  # seed of random, numpy, torch and the environments
-    torch_threads: int = 1  # torch CPU threads; one is fastest for small MLPs on few cores (benchmark/results/speed.md)
+    torch_threads: int | None = 1  # torch CPU threads, None for torch's default (one per core); 1 is fastest here
     cuda: bool = False  # use CUDA when available (small MLPs usually run faster on the CPU)
     track: bool = False  # mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)
     wandb_project_name: str = "single-file-rl"  # Weights & Biases project
@@ -105,18 +106,15 @@ def resolve_env_id(env_id: str) -> str:
             fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
     try:
         gym.spec(name)
-    except gym.error.DeprecatedEnv:
+        return env_id
+    except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
         ns, base, _ = gym.envs.registration.parse_env_id(name)
         newest = gym.envs.registration.find_highest_version(ns, base)
-        if newest is None:
-            fail(f"unknown env id {env_id!r}")
-        new_id = gym.envs.registration.get_env_id(ns, base, newest)
-        new_id = f"{module}:{new_id}" if module else new_id
+        new_id = env_id.removesuffix(name) + gym.envs.registration.get_env_id(ns, base, newest)
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
         return new_id
     except gym.error.Error as e:
         fail(f"unknown env id {env_id!r}: {e}")
-    return env_id
 
 
 def make_env(env_id: str, video_folder: str | None = None):
@@ -188,26 +186,9 @@ class Agent(nn.Module):
 
 
 # ---- Storage ----
-class RunningMeanStd:
-    """Running mean and variance of a stream of batches (Chan et al. 1979 parallel update)."""
-
-    def __init__(self, shape: tuple[int, ...] = (), state: dict | None = None):
-        self.mean, self.var, self.count = np.zeros(shape), np.ones(shape), 1e-4
-        if state is not None:  # a checkpoint's statistics (see state_dict)
-            self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
-
-    def update(self, x: np.ndarray):
-        batch_mean, batch_var, n = x.mean(0), x.var(0), x.shape[0]
-        delta, total = batch_mean - self.mean, self.count + n
-        self.mean = self.mean + delta * n / total
-        self.var = (self.var * self.count + batch_var * n + delta**2 * self.count * n / total) / total
-        self.count = total
-
-    def normalize(self, x: np.ndarray, clip: float = 10.0) -> np.ndarray:
-        return np.clip((x - self.mean) / np.sqrt(self.var + 1e-8), -clip, clip).astype(np.float32)
-
-    def state_dict(self) -> dict:
-        return {"mean": torch.as_tensor(self.mean), "var": torch.as_tensor(self.var), "count": self.count}
+def normalize(rms: RunningMeanStd, x: np.ndarray, clip: float = 10.0) -> np.ndarray:
+    """x standardised by running statistics (gymnasium's Chan et al. 1979 parallel update), then clipped."""
+    return np.clip((x - rms.mean) / np.sqrt(rms.var + 1e-8), -clip, clip).astype(np.float32)
 
 
 # ---- Helpers ----
@@ -235,7 +216,7 @@ def evaluate(agent, obs_rms, env_id, episodes, seed, video_folder=None, writer=N
     for episode in range(episodes):
         (obs, _), done, total = env.reset(seed=seed + episode), False, 0.0
         while not done:
-            x = obs_rms.normalize(obs[None]) if obs_rms is not None else obs[None].astype(np.float32)
+            x = normalize(obs_rms, obs[None]) if obs_rms is not None else obs[None].astype(np.float32)
             with torch.no_grad():
                 action = agent.act_deterministic(torch.as_tensor(x, device=device))[0].cpu().numpy()
             if not agent.discrete:
@@ -258,10 +239,11 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
     if not isinstance(action_space, (gym.spaces.Discrete, gym.spaces.Box)) or len(action_space.shape) > 1:
         fail(f"{args.env_id} has actions {action_space}; {name} supports Discrete and 1-d Box actions")
     rules = [  # (what the value must be, the test, the flags it applies to)
-        ("positive", lambda v: v > 0, "total_timesteps num_envs num_steps torch_threads learning_rate"),
+        ("positive", lambda v: v > 0, "total_timesteps num_envs num_steps learning_rate"),
         ("non-negative", lambda v: v >= 0, "ent_coef vf_coef max_grad_norm eval_episodes"),
         ("in [0, 1]", lambda v: 0 <= v <= 1, "gamma gae_lambda"),
         ("positive", lambda v: len(v) > 0 and min(v) > 0, "hidden_sizes"),
+        ("positive or None", lambda v: v is None or v > 0, "torch_threads"),
         ("in [0, 2**32)", lambda v: 0 <= v < 2**32, "seed"),  # numpy's legacy seeding range
     ]
     for what, ok, fields in rules:
@@ -278,7 +260,7 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
 def save_checkpoint(path, agent, obs_rms, args, global_step):
     state = {
         "agent": agent.state_dict(),
-        "obs_rms": obs_rms.state_dict() if obs_rms else None,
+        "obs_rms": {k: torch.as_tensor(v) for k, v in vars(obs_rms).items()} if obs_rms else None,
         "args": dataclasses.asdict(args),
         "global_step": global_step,
     }
@@ -296,13 +278,16 @@ def load_checkpoint(path: str):
     agent = Agent(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
     probe.close()
     agent.load_state_dict(state["agent"])
-    obs_rms = RunningMeanStd(state=state["obs_rms"]) if state["obs_rms"] is not None else None
+    obs_rms = None
+    if (saved := state["obs_rms"]) is not None:
+        obs_rms = RunningMeanStd()
+        obs_rms.mean, obs_rms.var = saved["mean"].numpy(), saved["var"].numpy()
     return env_id, agent, obs_rms
 
 
 # ---- Main ----
 def main(args: Args) -> dict:
-    torch.set_num_threads(args.torch_threads)
+    torch.set_num_threads(args.torch_threads or torch.get_num_threads())
     if args.eval_checkpoint is not None:
         if args.eval_episodes <= 0:
             fail(f"--eval-episodes must be positive with --eval-checkpoint, got {args.eval_episodes}")
@@ -353,7 +338,7 @@ def main(args: Args) -> dict:
     obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
     agent = Agent(obs_dim, action_space, args.hidden_sizes).to(device)
     optimizer = torch.optim.RMSprop(agent.parameters(), lr=args.learning_rate, alpha=0.99, eps=1e-5, foreach=True)
-    obs_rms = RunningMeanStd((obs_dim,)) if args.norm_obs else None
+    obs_rms = RunningMeanStd(shape=(obs_dim,)) if args.norm_obs else None
     return_rms, discounted_return = (RunningMeanStd() if args.norm_reward else None), np.zeros(args.num_envs)
 
     shape = (args.num_steps, args.num_envs)
@@ -366,7 +351,7 @@ def main(args: Args) -> dict:
             return torch.as_tensor(np.asarray(raw, np.float32).reshape(len(raw), -1), device=device)
         if update:
             obs_rms.update(raw)
-        return torch.as_tensor(obs_rms.normalize(raw), device=device)
+        return torch.as_tensor(normalize(obs_rms, raw), device=device)
 
     global_step, episodes, updates, recent_returns = 0, 0, 0, []
     start_time = last_print = time.time()
@@ -417,15 +402,9 @@ def main(args: Args) -> dict:
             final_values = np.zeros(shape, np.float32)
             if final_obs:
                 final_values[tuple(zip(*final_index))] = agent.get_value(torch.cat(final_obs)).cpu().numpy()
+        values_np = values.cpu().numpy()
         advantages, returns = compute_gae(
-            rewards,
-            values.cpu().numpy(),
-            terminations,
-            truncations,
-            final_values,
-            next_value,
-            args.gamma,
-            args.gae_lambda,
+            rewards, values_np, terminations, truncations, final_values, next_value, args.gamma, args.gae_lambda
         )
         advantages, returns = torch.as_tensor(advantages, device=device), torch.as_tensor(returns, device=device)
         b_obs, b_actions = obs.reshape(-1, obs_dim), actions.reshape((-1,) + action_space.shape)
@@ -463,13 +442,10 @@ def main(args: Args) -> dict:
             for tag, value in metrics.items():
                 writer.add_scalar(tag, value, global_step)
         if time.time() - last_print > 5.0 or iteration == num_iterations:
-            last_print, eta = time.time(), (args.total_timesteps - global_step) / max(sps, 1)
+            last_print, eta = time.time(), (args.total_timesteps - global_step) / max(sps, 1) / 60
             recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"
-            print(
-                f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  "
-                f"ETA {eta / 60:.1f} min",
-                flush=True,
-            )
+            line = f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  ETA {eta:.1f} min"
+            print(line, flush=True)
 
     envs.close()
     if args.save_model:

@@ -47,7 +47,7 @@ class Args:
     env_id: str = "Pendulum-v1"  # id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor
     total_timesteps: int = 1_000_000  # total environment transitions to collect, summed over all envs
     seed: int = 1  # seed of random, numpy, torch and the environments
-    torch_threads: int | None = None  # torch CPU threads; None keeps torch's default (one per core), fastest here
+    torch_threads: int | None = None  # torch CPU threads, None for torch's default (one per core): fastest here
     cuda: bool = False  # use CUDA when available (small MLPs usually run faster on the CPU)
     track: bool = False  # mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)
     wandb_project_name: str = "single-file-rl"  # Weights & Biases project
@@ -93,18 +93,15 @@ def resolve_env_id(env_id: str) -> str:
             fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
     try:
         gym.spec(name)
-    except gym.error.DeprecatedEnv:
+        return env_id
+    except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
         ns, base, _ = gym.envs.registration.parse_env_id(name)
         newest = gym.envs.registration.find_highest_version(ns, base)
-        if newest is None:
-            fail(f"unknown env id {env_id!r}")
-        new_id = gym.envs.registration.get_env_id(ns, base, newest)
-        new_id = f"{module}:{new_id}" if module else new_id
+        new_id = env_id.removesuffix(name) + gym.envs.registration.get_env_id(ns, base, newest)
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
         return new_id
     except gym.error.Error as e:
         fail(f"unknown env id {env_id!r}: {e}")
-    return env_id
 
 
 def make_env(env_id: str, video_folder: str | None = None):
@@ -393,13 +390,10 @@ def main(args: Args) -> dict:
         if time.time() - last_print > 5.0 or iteration == num_iterations:
             last_print = time.time()
             sps = int(global_step / (last_print - start_time))
-            eta = (args.total_timesteps - global_step) / max(sps, 1)
+            eta = (args.total_timesteps - global_step) / max(sps, 1) / 60
             recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"
-            print(
-                f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  "
-                f"ETA {eta / 60:.1f} min",
-                flush=True,
-            )
+            line = f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  ETA {eta:.1f} min"
+            print(line, flush=True)
 
     envs.close()
     if args.save_model:

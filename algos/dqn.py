@@ -48,7 +48,7 @@ class Args:
     env_id: str = "CartPole-v1"  # id of the gymnasium environment; ids retired by gymnasium 1.x map to their successor
     total_timesteps: int = 500_000  # total environment transitions to collect, summed over all envs
     seed: int = 1  # seed of random, numpy, torch and the environments
-    torch_threads: int = 1  # torch CPU threads; one is fastest for small MLPs on few cores (benchmark/results/speed.md)
+    torch_threads: int | None = 1  # torch CPU threads, None for torch's default (one per core); 1 is fastest here
     cuda: bool = False  # use CUDA when available (small MLPs usually run faster on the CPU)
     track: bool = False  # mirror the run to Weights & Biases (set WANDB_MODE=offline to train without internet)
     wandb_project_name: str = "single-file-rl"  # Weights & Biases project
@@ -97,18 +97,15 @@ def resolve_env_id(env_id: str) -> str:
             fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
     try:
         gym.spec(name)
-    except gym.error.DeprecatedEnv:
+        return env_id
+    except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
         ns, base, _ = gym.envs.registration.parse_env_id(name)
         newest = gym.envs.registration.find_highest_version(ns, base)
-        if newest is None:
-            fail(f"unknown env id {env_id!r}")
-        new_id = gym.envs.registration.get_env_id(ns, base, newest)
-        new_id = f"{module}:{new_id}" if module else new_id
+        new_id = env_id.removesuffix(name) + gym.envs.registration.get_env_id(ns, base, newest)
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
         return new_id
     except gym.error.Error as e:
         fail(f"unknown env id {env_id!r}: {e}")
-    return env_id
 
 
 def make_env(env_id: str, video_folder: str | None = None):
@@ -180,12 +177,12 @@ def linear_schedule(start_e: float, end_e: float, duration: int, t: int) -> floa
     return max(end_e, start_e + (end_e - start_e) * t / duration) if duration > 0 else end_e
 
 
-def td_targets(rewards, next_obs, terminations, q_network, target_network, gamma, double_q):
+def td_targets(data, q_network, target_network, gamma, double_q):
     """y = r + gamma (1 - terminated) Q'(s', a'), a' = argmax Q'(s', .) (DQN) or argmax Q(s', .) (Double DQN)."""
     with torch.no_grad():
-        target_q = target_network(next_obs)
-        next_actions = (q_network(next_obs) if double_q else target_q).argmax(-1, keepdim=True)
-        return rewards + gamma * (1.0 - terminations) * target_q.gather(-1, next_actions).squeeze(-1)
+        target_q = target_network(data["next_obs"])
+        next_actions = (q_network(data["next_obs"]) if double_q else target_q).argmax(-1, keepdim=True)
+        return data["rewards"] + gamma * (1.0 - data["terminations"]) * target_q.gather(-1, next_actions).squeeze(-1)
 
 
 def evaluate(q_network, env_id, episodes, seed, video_folder=None, writer=None, global_step=0):
@@ -219,11 +216,12 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
             "for Box actions use ddpg.py, td3.py or sac.py (or ppo_clip.py, a2c.py, trpo.py, vpg.py)"
         )
     rules = [  # (what the value must be, the test, the flags it applies to)
-        ("positive", lambda v: v > 0, "total_timesteps num_envs buffer_size batch_size torch_threads"),
+        ("positive", lambda v: v > 0, "total_timesteps num_envs buffer_size batch_size"),
         ("positive", lambda v: v > 0, "learning_rate target_network_frequency train_frequency"),
         ("non-negative", lambda v: v >= 0, "learning_starts exploration_fraction eval_episodes"),
         ("in [0, 1]", lambda v: 0 <= v <= 1, "gamma tau start_e end_e"),
         ("positive", lambda v: len(v) > 0 and min(v) > 0, "hidden_sizes"),
+        ("positive or None", lambda v: v is None or v > 0, "torch_threads"),
         ("in [0, 2**32)", lambda v: 0 <= v < 2**32, "seed"),  # numpy's legacy seeding range
     ]
     for what, ok, fields in rules:
@@ -257,7 +255,7 @@ def load_checkpoint(path: str):
 
 # ---- Main ----
 def main(args: Args) -> dict:
-    torch.set_num_threads(args.torch_threads)
+    torch.set_num_threads(args.torch_threads or torch.get_num_threads())
     if args.eval_checkpoint is not None:
         if args.eval_episodes <= 0:
             fail(f"--eval-episodes must be positive with --eval-checkpoint, got {args.eval_episodes}")
@@ -349,15 +347,7 @@ def main(args: Args) -> dict:
         # ALGO LOGIC: the Q-learning step on a sampled batch
         if global_step > args.learning_starts and iteration % args.train_frequency == 0:
             data = rb.sample(args.batch_size, device)
-            target_q = td_targets(
-                data["rewards"],
-                data["next_obs"],
-                data["terminations"],
-                q_network,
-                target_network,
-                args.gamma,
-                args.double_q,
-            )
+            target_q = td_targets(data, q_network, target_network, args.gamma, args.double_q)
             q_values = q_network(data["obs"]).gather(-1, data["actions"][:, None]).squeeze(-1)
             td_loss = F.mse_loss(q_values, target_q)
             optimizer.zero_grad()
@@ -380,13 +370,10 @@ def main(args: Args) -> dict:
         if time.time() - last_print > 5.0 or iteration == num_iterations:
             last_print = time.time()
             sps = int(global_step / (last_print - start_time))
-            eta = (args.total_timesteps - global_step) / max(sps, 1)
+            eta = (args.total_timesteps - global_step) / max(sps, 1) / 60
             recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"
-            print(
-                f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  "
-                f"ETA {eta / 60:.1f} min",
-                flush=True,
-            )
+            line = f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  ETA {eta:.1f} min"
+            print(line, flush=True)
 
     envs.close()
     if args.save_model:

@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+import torch
 
 ray_cluster_utils = pytest.importorskip("ray.cluster_utils")
 pytestmark = pytest.mark.xdist_group("ray")  # one worker runs them all: two clusters would share 2 cores
@@ -58,6 +59,8 @@ def test_jobs_spread_over_both_nodes_and_every_file_comes_back(cluster, tmp_path
     for seed in (1, 2):
         (ppo_run,) = glob.glob(str(tmp_path / "runs" / f"CartPole-v1__ppo_clip__{seed}__*"))
         assert glob.glob(os.path.join(ppo_run, "events.out.tfevents.*")) and os.path.isfile(f"{ppo_run}/ppo_clip.pt")
+        # one torch thread per reserved CPU (--cpus-per-run 1) unless --script-threads
+        assert torch.load(f"{ppo_run}/ppo_clip.pt", weights_only=True)["args"]["torch_threads"] == 1
         (td3_run,) = glob.glob(str(tmp_path / "runs" / f"Pendulum-v1__td3__{seed}__*"))
         assert glob.glob(os.path.join(td3_run, "events.out.tfevents.*"))
         log = open(tmp_path / "logs" / f"ppo_clip__CartPole-v1__{seed}.log").read()
@@ -67,11 +70,14 @@ def test_jobs_spread_over_both_nodes_and_every_file_comes_back(cluster, tmp_path
 
 def test_a_failing_command_fails_the_sweep_and_is_named(cluster, tmp_path):
     bad = "python algos/ppo_clip.py --env-id NoSuchEnv-v0"
-    proc = launch(cluster.address, tmp_path, "--seeds", "1", "--command", bad, "--command", TD3)
+    td3 = f"{TD3} --save-model"
+    proc = launch(cluster.address, tmp_path, "--seeds", "1", "--script-threads", "--command", bad, "--command", td3)
     assert proc.returncode == 1
     assert "1 job(s) failed: ppo_clip__NoSuchEnv-v0__1" in proc.stderr
     assert "error: unknown env id 'NoSuchEnv-v0'" in proc.stdout  # the failed job's last lines
     assert {r["returncode"] for r in records(tmp_path / "logs")} == {0, 1}  # the other job finished
+    (checkpoint,) = glob.glob(str(tmp_path / "runs" / "Pendulum-v1__td3__1__*" / "td3.pt"))
+    assert torch.load(checkpoint, weights_only=True)["args"]["torch_threads"] is None  # td3.py's own default
 
 
 def test_a_lost_node_loses_no_job(tmp_path):

@@ -206,9 +206,13 @@ def test_dqn_target_uses_target_max_and_double_uses_online_argmax():
             net.weight.zero_()
         online.bias.copy_(torch.tensor([0.0, 5.0, 1.0]))  # online prefers action 1
         target.bias.copy_(torch.tensor([7.0, 2.0, 3.0]))  # target's max is action 0
-    rewards, next_obs, terms = torch.tensor([1.0, 1.0]), torch.zeros(2, 1), torch.tensor([0.0, 1.0])
-    plain = dqn.td_targets(rewards, next_obs, terms, online, target, 0.5, double_q=False)
-    double = dqn.td_targets(rewards, next_obs, terms, online, target, 0.5, double_q=True)
+    data = {
+        "rewards": torch.tensor([1.0, 1.0]),
+        "next_obs": torch.zeros(2, 1),
+        "terminations": torch.tensor([0.0, 1.0]),
+    }
+    plain = dqn.td_targets(data, online, target, 0.5, double_q=False)
+    double = dqn.td_targets(data, online, target, 0.5, double_q=True)
     torch.testing.assert_close(plain, torch.tensor([1.0 + 0.5 * 7.0, 1.0]))
     torch.testing.assert_close(double, torch.tensor([1.0 + 0.5 * 2.0, 1.0]))
 

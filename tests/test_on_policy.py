@@ -157,15 +157,21 @@ def test_samples_follow_the_policy(algo):
 
 
 @pytest.mark.parametrize("algo", ON_POLICY)
-def test_running_mean_std_matches_numpy(algo):
-    """Catches a running variance without Chan et al.'s between-batch term, and a wrong count."""
-    rms, rng = load_algo(algo).RunningMeanStd((3,)), np.random.default_rng(0)
+def test_observation_normalisation_matches_numpy(algo):
+    """Catches observations divided by the running variance instead of its square root, a missing clip,
+    and running statistics that are not those of every batch so far."""
+    module, rng = load_algo(algo), np.random.default_rng(0)
+    rms = module.RunningMeanStd(shape=(3,))
     batches = [rng.normal(2.0, 3.0, size=(n, 3)) for n in (1, 5, 17, 4)]
     for b in batches:
         rms.update(b)
     data = np.concatenate(batches)
     np.testing.assert_allclose(rms.mean, data.mean(0), rtol=1e-4)
     np.testing.assert_allclose(rms.var, data.var(0), rtol=1e-4)
+    x = rng.normal(2.0, 30.0, size=(50, 3))
+    expected = np.clip((x - data.mean(0)) / data.std(0), -10.0, 10.0)
+    assert 0 < (np.abs(expected) == 10.0).mean() < 0.5  # some entries clipped, most not
+    np.testing.assert_allclose(module.normalize(rms, x), expected, rtol=1e-3, atol=1e-3)
 
 
 # ---------------------------------------------------------------- time limits, end to end
