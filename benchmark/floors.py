@@ -1,18 +1,21 @@
-"""Where the time of two speed.md workloads goes, and how far any implementation could cut it.
+"""Where the time of speed.md's workloads goes, and the floor under it.
 
     python benchmark/floors.py
 
-Every implementation on gymnasium's vector env pays for stepping the envs; what is left to win is the
-time around them. For each workload this script measures, one torch thread, nothing else running:
-- PPO with the RL Zoo's LunarLander settings (1M steps, 16 envs x 1024 steps, 4 epochs of 256 minibatches
-  of 64): stepping 16 LunarLander-v3 envs through SyncVectorEnv with random actions for 1M steps, one
-  sampling forward pass per vector step, and ppo_clip.py's minibatch step (loss, backward, gradient
-  clipping, fused Adam), eager and under `torch.compile` (whose compile time is reported), times the
-  62,464 minibatch steps of a 1M-step run.
-- DQN on CartPole-v1, 50k steps learning from 10k every 10 steps: stepping the env with random actions
-  for 50k steps, one greedy forward pass per step after learning starts, and dqn.py's 4,000 gradient steps.
+Every implementation on gymnasium's vector env pays for stepping the envs, and one with our arithmetic
+pays for its forward passes and gradient steps; the sum, measured here part by part with nothing else
+running, is the least wall time such a run could take. Stable-Baselines3's measured time divided by it
+bounds the ratio any cut of our remaining overhead could reach. Parts:
+- envs stepped with random actions through SyncVectorEnv (SAME_STEP, with RecordEpisodeStatistics);
+- the acting forward passes (one per vector step, at the env count's batch);
+- the gradient steps, as the file takes them (PPO: loss, backward, gradient clipping, fused Adam on
+  minibatches; also under `torch.compile`, its compile time reported; DQN and TD3: sample, target,
+  loss, backward, fused Adam, and for TD3 the delayed actor and Polyak steps); TD3's also with its
+  twin critics as one batched network (stacked weights, one `torch.baddbmm` per layer).
+Threads as the files default: one for PPO and DQN, torch's default for TD3.
 """
 
+import copy
 import os
 import sys
 import time
@@ -26,6 +29,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "algos"))
 import dqn  # noqa: E402
 import ppo_clip  # noqa: E402
+import td3  # noqa: E402
 
 
 def timed(fn, *args) -> float:
@@ -52,26 +56,26 @@ def forward_passes(net, obs_dim: int, batch: int, calls: int):
             net(x)
 
 
-def ppo_update(compiled: bool, minibatches: int) -> tuple[float, float]:
+def ppo_update(obs_dim, n_actions, size, ent_coef, clip_vloss, compiled, minibatches) -> tuple[float, float]:
     """Seconds of the first 256 minibatch steps (compilation included) and per step after them."""
-    agent = ppo_clip.Agent(8, gym.spaces.Discrete(4), (64, 64))
+    agent = ppo_clip.Agent(obs_dim, gym.spaces.Discrete(n_actions), (64, 64))
     optimizer = torch.optim.Adam(agent.parameters(), lr=3e-4, eps=1e-5, fused=True)
     n = 16384
-    obs, actions = torch.randn(n, 8), torch.randint(0, 4, (n,)).float()
+    obs, actions = torch.randn(n, obs_dim), torch.randint(0, n_actions, (n,)).float()
     old_logprobs, advantages, returns, old_values = -1.4 + 0.1 * torch.randn(n), torch.randn(n), *torch.randn(2, n)
 
     def loss_fn(mb_obs, mb_actions, mb_old_logprobs, mb_advantages, mb_returns, mb_old_values):
         newlogprob, entropy, newvalue = agent.evaluate_actions(mb_obs, mb_actions)
         mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
         pg_loss = ppo_clip.clipped_surrogate_loss(newlogprob - mb_old_logprobs, mb_advantages, 0.2)
-        v_loss = ppo_clip.value_loss(newvalue, mb_old_values, mb_returns, 0.2, False)
-        return pg_loss - 0.01 * entropy.mean() + 0.5 * v_loss
+        v_loss = ppo_clip.value_loss(newvalue, mb_old_values, mb_returns, 0.2, clip_vloss)
+        return pg_loss - ent_coef * entropy.mean() + 0.5 * v_loss
 
     loss_fn = torch.compile(loss_fn) if compiled else loss_fn
 
     def run(steps):
         for _ in range(steps):
-            idx = torch.randint(0, n, (64,))
+            idx = torch.randint(0, n, (size,))
             loss = loss_fn(obs[idx], actions[idx], old_logprobs[idx], advantages[idx], returns[idx], old_values[idx])
             optimizer.zero_grad()
             loss.backward()
@@ -99,33 +103,108 @@ def dqn_gradient_steps(steps: int):
         optimizer.step()
 
 
+class TwinQ(nn.Module):
+    """td3.py's two critics as one network: each layer's two weight matrices stacked, one batched product."""
+
+    def __init__(self, qf1, qf2):
+        super().__init__()
+        layers = [(a, b) for a, b in zip(qf1.net, qf2.net) if isinstance(a, nn.Linear)]
+        self.weights = nn.ParameterList(nn.Parameter(torch.stack([a.weight.T, b.weight.T])) for a, b in layers)
+        self.biases = nn.ParameterList(nn.Parameter(torch.stack([a.bias, b.bias])[:, None]) for a, b in layers)
+
+    def forward(self, obs, action):
+        x = torch.cat([obs, action], -1).expand(2, -1, -1)
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(b, x, w)
+            x = F.relu(x) if i < len(self.weights) - 1 else x
+        return x.squeeze(-1)
+
+
+def td3_updates(steps: int, batched: bool):
+    env = gym.make("Pendulum-v1")
+    obs_dim, act_dim = 3, 1
+    actor, qf1, qf2 = td3.Actor(obs_dim, env.action_space, (256, 256)), *(td3.QNetwork(3, 1, (256, 256)) for _ in "12")
+    qf = TwinQ(qf1, qf2) if batched else None
+    target_actor, qf1_target, qf2_target, qf_target = (copy.deepcopy(m) for m in (actor, qf1, qf2, qf))
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=3e-4, fused=True)
+    critic_params = qf.parameters() if batched else [*qf1.parameters(), *qf2.parameters()]
+    q_optimizer = torch.optim.Adam(critic_params, lr=3e-4, fused=True)
+    rb = td3.ReplayBuffer(15_000, obs_dim, (act_dim,), np.float32, seed=1)
+    rng = np.random.default_rng(1)
+    for _ in range(15_000):
+        rb.add(
+            rng.normal(size=(1, 3)), rng.normal(size=(1, 3)), rng.uniform(-2, 2, (1, 1)), -rng.random(1), np.zeros(1)
+        )
+    for step in range(1, steps + 1):
+        data = rb.sample(256, torch.device("cpu"))
+        if batched:
+            with torch.no_grad():
+                next_actions = td3.smoothed_target_actions(target_actor, data["next_obs"], 0.2, 0.5)
+                next_q = qf_target(data["next_obs"], next_actions).min(0).values
+                target_q = data["rewards"] + 0.99 * (1.0 - data["terminations"]) * next_q
+            qf_loss = F.mse_loss(qf(data["obs"], data["actions"]), target_q.expand(2, -1)) * 2
+        else:
+            target_q = td3.td_targets(data, target_actor, qf1_target, qf2_target, 0.99, 0.2, 0.5)
+            qf_loss = F.mse_loss(qf1(data["obs"], data["actions"]), target_q)
+            qf_loss = qf_loss + F.mse_loss(qf2(data["obs"], data["actions"]), target_q)
+        q_optimizer.zero_grad()
+        qf_loss.backward()
+        q_optimizer.step()
+        if step % 2 == 0:
+            actions = actor(data["obs"])
+            actor_loss = -(qf(data["obs"], actions)[0] if batched else qf1(data["obs"], actions)).mean()
+            actor_optimizer.zero_grad()
+            actor_loss.backward()
+            actor_optimizer.step()
+            for target, source in (
+                [(target_actor, actor), (qf_target, qf)]
+                if batched
+                else [(target_actor, actor), (qf1_target, qf1), (qf2_target, qf2)]
+            ):
+                td3.soft_update(target, source, 0.005)
+
+
 def main():
-    torch.set_num_threads(1)
+    default_threads = torch.get_num_threads()
     torch.manual_seed(1)
     rows = ["| workload | part | seconds |", "|---|---|---|"]
 
-    vector_steps = 1_000_000 // 16
-    env = timed(step_envs, "LunarLander-v3", 16, vector_steps)
-    sample = timed(forward_passes, ppo_clip.Agent(8, gym.spaces.Discrete(4), (64, 64)).sample, 8, 16, vector_steps)
-    minibatches = (1_000_000 // 16384) * 4 * 256
-    eager_first, eager = ppo_update(False, 2048)
-    compiled_first, compiled = ppo_update(True, 2048)
-    rows += [
-        f"| PPO LunarLander 1M, Zoo settings | 16 envs stepped 62,500 times, random actions | {env:.1f} |",
-        f"| | 62,500 sampling forward passes (batch 16) | {sample:.1f} |",
-        f"| | {minibatches:,} minibatch steps, eager ({eager * 1e3:.2f} ms each) | {minibatches * eager:.1f} |",
-        f"| | the same under torch.compile ({compiled * 1e3:.2f} ms each) | {minibatches * compiled:.1f} |",
-        f"| | first 256 steps compiled, compiling included (eager {eager_first:.1f}) | {compiled_first:.1f} |",
-    ]
+    def add(workload, parts):
+        for k, (part, seconds) in enumerate(parts):
+            rows.append(f"| {workload if k == 0 else ''} | {part} | {seconds:.1f} |")
 
-    env = timed(step_envs, "CartPole-v1", 1, 50_000)
-    greedy = timed(forward_passes, dqn.QNetwork(4, 2, (120, 84)), 4, 1, 40_000)
-    gradient = timed(dqn_gradient_steps, 4000)
-    rows += [
-        f"| DQN CartPole 50k | 1 env stepped 50,000 times, random actions | {env:.1f} |",
-        f"| | 40,000 greedy forward passes (batch 1) | {greedy:.1f} |",
-        f"| | 4,000 gradient steps (batch 128, fused Adam) | {gradient:.1f} |",
-    ]
+    torch.set_num_threads(1)
+    for workload, env_id, obs_dim, n_actions, num_envs, vector_steps, size, minibatches, ent, clip_vloss in [
+        ("PPO CartPole-v1 100k, CleanRL's settings", "CartPole-v1", 4, 2, 4, 24_960, 128, 3120, 0.01, True),
+        ("PPO LunarLander-v3 1M, RL Zoo settings", "LunarLander-v3", 8, 4, 16, 62_464, 64, 62_464, 0.01, False),
+    ]:
+        agent = ppo_clip.Agent(obs_dim, gym.spaces.Discrete(n_actions), (64, 64))
+        env_seconds = timed(step_envs, env_id, num_envs, vector_steps)
+        sample_seconds = timed(forward_passes, agent.sample, obs_dim, num_envs, vector_steps)
+        eager_first, eager = ppo_update(obs_dim, n_actions, size, ent, clip_vloss, False, 2048)
+        compiled_first, compiled = ppo_update(obs_dim, n_actions, size, ent, clip_vloss, True, 2048)
+        add(workload, [
+            (f"{num_envs} envs stepped {vector_steps:,} times, random actions", env_seconds),
+            (f"{vector_steps:,} sampling forward passes (batch {num_envs})", sample_seconds),
+            (f"{minibatches:,} minibatch steps of {size}, eager ({eager * 1e3:.2f} ms each)", minibatches * eager),
+            (f"the same under torch.compile ({compiled * 1e3:.2f} ms each)", minibatches * compiled),
+            (f"first 256 minibatch steps compiled, compiling included (eager {eager_first:.2f})", compiled_first),
+        ])  # fmt: skip
+
+    add("DQN CartPole-v1 50k, learning from 10k every 10 steps", [
+        ("1 env stepped 50,000 times, random actions", timed(step_envs, "CartPole-v1", 1, 50_000)),
+        ("40,000 greedy forward passes (batch 1)", timed(forward_passes, dqn.QNetwork(4, 2, (120, 84)), 4, 1, 40_000)),
+        ("4,000 gradient steps (batch 128)", timed(dqn_gradient_steps, 4000)),
+    ])  # fmt: skip
+
+    torch.set_num_threads(default_threads)  # torch's default count, which td3.py keeps
+    actor = td3.Actor(3, gym.make("Pendulum-v1").action_space, (256, 256))
+    add(f"TD3 Pendulum-v1 15k, learning from 5k ({torch.get_num_threads()} threads)", [
+        ("1 env stepped 15,000 times, random actions", timed(step_envs, "Pendulum-v1", 1, 15_000)),
+        ("10,000 actor forward passes (batch 1)", timed(forward_passes, actor, 3, 1, 10_000)),
+        ("10,000 updates as td3.py takes them", timed(td3_updates, 10_000, False)),
+        ("the same with the twin critics batched", timed(td3_updates, 10_000, True)),
+    ])  # fmt: skip
     print(f"Measured with `python benchmark/floors.py` (torch {torch.__version__}, gymnasium {gym.__version__}).\n")
     print("\n".join(rows))
 

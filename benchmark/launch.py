@@ -50,7 +50,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # What the nodes need is the code; the rest stays here.
 NOT_SHIPPED = [".git", ".venv", "runs", "videos", "wandb", "benchmark/logs", "benchmark/results", ".ruff_cache"]
 # Environment variables a run takes from the launcher's environment rather than the node's.
-PASSED_ENV = re.compile(r"^(WANDB_(?!DIR$)\w+|MUJOCO_GL|SDL_VIDEODRIVER)$")
+PASSED_ENV = re.compile(r"^(WANDB_(?!DIR$)\w+|MUJOCO_GL|SDL_VIDEODRIVER|OMP_NUM_THREADS)$")
 EVAL_LINE = re.compile(r"^eval[^:]*: (-?[\d.]+) \+- ([\d.]+) over (\d+) episodes$", re.M)
 
 
@@ -97,10 +97,13 @@ def run_job(name: str, words: list, threads: int | None, env: dict, events: Queu
     events.actor.put_nowait.remote((name, node))
     with tempfile.TemporaryDirectory(prefix="sfrl-run-") as scratch:
         log_path = os.path.join(scratch, "output.log")
+        child_env = {**os.environ, **env}
+        if threads is None and "OMP_NUM_THREADS" not in env:
+            child_env.pop("OMP_NUM_THREADS", None)  # Ray's, set to the task's CPUs: leave torch its own default
         started = time.time()
         with open(log_path, "w") as log:
             proc = subprocess.Popen(
-                words, cwd=scratch, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env},
+                words, cwd=scratch, stdout=log, stderr=subprocess.STDOUT, env=child_env,
                 start_new_session=True, preexec_fn=death_signal(),
             )  # fmt: skip
             try:

@@ -71,11 +71,16 @@ def test_jobs_spread_over_both_nodes_and_every_file_comes_back(cluster, tmp_path
 def test_a_failing_command_fails_the_sweep_and_is_named(cluster, tmp_path):
     bad = "python algos/ppo_clip.py --env-id NoSuchEnv-v0"
     td3 = f"{TD3} --save-model"
-    proc = launch(cluster.address, tmp_path, "--seeds", "1", "--script-threads", "--command", bad, "--command", td3)
+    (tmp_path / "threads.py").write_text("import os\nprint('OMP_NUM_THREADS', os.environ.get('OMP_NUM_THREADS'))\n")
+    probe = f"python {tmp_path / 'threads.py'} --env-id Probe-v0"
+    commands = ["--command", bad, "--command", td3, "--command", probe]
+    proc = launch(cluster.address, tmp_path, "--seeds", "1", "--script-threads", *commands)
     assert proc.returncode == 1
     assert "1 job(s) failed: ppo_clip__NoSuchEnv-v0__1" in proc.stderr
     assert "error: unknown env id 'NoSuchEnv-v0'" in proc.stdout  # the failed job's last lines
-    assert {r["returncode"] for r in records(tmp_path / "logs")} == {0, 1}  # the other job finished
+    assert {r["returncode"] for r in records(tmp_path / "logs")} == {0, 1}  # the other jobs finished
+    # Ray sets OMP_NUM_THREADS to a task's CPUs (1 here); --script-threads leaves the count to torch
+    assert "OMP_NUM_THREADS None" in open(tmp_path / "logs" / "threads__Probe-v0__1.log").read()
     (checkpoint,) = glob.glob(str(tmp_path / "runs" / "Pendulum-v1__td3__1__*" / "td3.pt"))
     assert torch.load(checkpoint, weights_only=True)["args"]["torch_threads"] is None  # td3.py's own default
 

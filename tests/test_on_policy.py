@@ -532,10 +532,9 @@ def test_same_seed_same_results(algo, env_id):
 @pytest.mark.parametrize("algo", ON_POLICY)
 def test_file_is_standalone_and_within_budget(algo):
     text = algo_source(algo)
-    # The design asks for at most 450 lines; formatted by ruff, the files carry 520-620 (the Args help text
-    # and the shared command-line, logging, checkpoint and evaluation code). This ceiling keeps them from
-    # growing while they shrink.
-    assert len(text.splitlines()) <= 620
+    # The design asks for at most 450 lines; the files carry 474-565, of which about 230 are the shared
+    # command-line, checkpoint, evaluation and logging code. The ceiling keeps them from growing.
+    assert len(text.splitlines()) <= 570
     assert max(len(line) for line in text.splitlines()) <= 120
     assert_standalone(text)
 
