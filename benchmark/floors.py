@@ -86,13 +86,16 @@ def ppo_update(obs_dim, n_actions, size, ent_coef, clip_vloss, compiled, minibat
     return first, timed(run, minibatches) / minibatches
 
 
-def dqn_gradient_steps(steps: int):
-    q_network, target_network = dqn.QNetwork(4, 2, (120, 84)), dqn.QNetwork(4, 2, (120, 84))
-    optimizer = torch.optim.Adam(q_network.parameters(), lr=2.5e-4, fused=True)
-    rb = dqn.ReplayBuffer(10_000, 4, (), np.int64, seed=1)
-    rng = np.random.default_rng(1)
+def filled_dqn_buffer():
+    rb, rng = dqn.ReplayBuffer(10_000, 4, (), np.int64, seed=1), np.random.default_rng(1)
     for _ in range(10_000):
         rb.add(rng.normal(size=(1, 4)), rng.normal(size=(1, 4)), rng.integers(0, 2, 1), np.ones(1), np.zeros(1))
+    return rb
+
+
+def dqn_gradient_steps(rb, steps: int):
+    q_network, target_network = dqn.QNetwork(4, 2, (120, 84)), dqn.QNetwork(4, 2, (120, 84))
+    optimizer = torch.optim.Adam(q_network.parameters(), lr=2.5e-4, fused=True)
     for _ in range(steps):
         data = rb.sample(128, torch.device("cpu"))
         target_q = dqn.td_targets(data, q_network, target_network, 0.99, False)
@@ -194,7 +197,7 @@ def main():
     add("DQN CartPole-v1 50k, learning from 10k every 10 steps", [
         ("1 env stepped 50,000 times, random actions", timed(step_envs, "CartPole-v1", 1, 50_000)),
         ("40,000 greedy forward passes (batch 1)", timed(forward_passes, dqn.QNetwork(4, 2, (120, 84)), 4, 1, 40_000)),
-        ("4,000 gradient steps (batch 128)", timed(dqn_gradient_steps, 4000)),
+        ("4,000 gradient steps (batch 128)", timed(dqn_gradient_steps, filled_dqn_buffer(), 4000)),
     ])  # fmt: skip
 
     torch.set_num_threads(default_threads)  # torch's default count, which td3.py keeps
