@@ -9,10 +9,15 @@ bounds the ratio any cut of our remaining overhead could reach. Parts:
 - envs stepped with random actions through SyncVectorEnv (SAME_STEP, with RecordEpisodeStatistics);
 - the acting forward passes (one per vector step, at the env count's batch);
 - the gradient steps, as the file takes them (PPO: loss, backward, gradient clipping, fused Adam on
-  minibatches; also under `torch.compile`, its compile time reported; DQN and TD3: sample, target,
-  loss, backward, fused Adam, and for TD3 the delayed actor and Polyak steps); TD3's also with its
-  twin critics as one batched network (stacked weights, one `torch.baddbmm` per layer).
-Threads as the files default: one for PPO and DQN, torch's default for TD3.
+  minibatches; also under `torch.compile`, its compile time reported; DQN, DDPG, TD3 and SAC: sample,
+  target, loss, backward, fused Adam, and the actor, temperature and Polyak steps at the files'
+  default frequencies); TD3's also with its twin critics as one batched network (stacked weights, one
+  `torch.baddbmm` per layer).
+Parts timed alone run faster than inside a training loop, where the env's Python code, the acting pass
+and the gradient step take turns in the CPU's caches. For DQN, where those parts are small, the three
+also run interleaved in one loop as dqn.py's loop runs them, without its replay writes, exploration and
+logging: the least time a loop of this shape takes here.
+Threads as the files default: one for PPO and DQN, torch's default for DDPG, TD3 and SAC.
 """
 
 import copy
@@ -27,8 +32,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "algos"))
+import ddpg  # noqa: E402
 import dqn  # noqa: E402
 import ppo_clip  # noqa: E402
+import sac  # noqa: E402
 import td3  # noqa: E402
 
 
@@ -106,6 +113,97 @@ def dqn_gradient_steps(rb, steps: int):
         optimizer.step()
 
 
+def dqn_interleaved(rb):
+    """dqn.py's loop reduced to its three floor parts, in its order: 50k env steps, a greedy pass on each
+    step after the first 10k and a gradient step on every tenth of them."""
+    q_network, target_network = dqn.QNetwork(4, 2, (120, 84)), dqn.QNetwork(4, 2, (120, 84))
+    optimizer = torch.optim.Adam(q_network.parameters(), lr=2.5e-4, fused=True)
+    envs = gym.vector.SyncVectorEnv([dqn.make_env("CartPole-v1")], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    obs, _ = envs.reset(seed=1)
+    envs.action_space.seed(1)
+    for step in range(1, 50_001):
+        actions = envs.action_space.sample()
+        if step > 10_000:
+            with torch.no_grad():
+                q_network(torch.as_tensor(obs)).argmax(-1).numpy()
+        obs, *_ = envs.step(actions)
+        if step > 10_000 and step % 10 == 0:
+            data = rb.sample(128, torch.device("cpu"))
+            target_q = dqn.td_targets(data, q_network, target_network, 0.99, False)
+            q_values = q_network(data["obs"]).gather(-1, data["actions"][:, None]).squeeze(-1)
+            loss = F.mse_loss(q_values, target_q)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    envs.close()
+
+
+def filled_pendulum_buffer(module):
+    rb, rng = module.ReplayBuffer(15_000, 3, (1,), np.float32, seed=1), np.random.default_rng(1)
+    for _ in range(15_000):
+        rb.add(
+            rng.normal(size=(1, 3)), rng.normal(size=(1, 3)), rng.uniform(-2, 2, (1, 1)), -rng.random(1), np.zeros(1)
+        )
+    return rb
+
+
+def ddpg_updates(steps: int):
+    """ddpg.py's update at its defaults: a critic step, then (policy_frequency 1) the actor and Polyak steps."""
+    actor, qf1 = ddpg.Actor(3, gym.make("Pendulum-v1").action_space, (256, 256)), ddpg.QNetwork(3, 1, (256, 256))
+    target_actor, qf1_target = copy.deepcopy(actor), copy.deepcopy(qf1)
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=3e-4, fused=True)
+    q_optimizer = torch.optim.Adam(qf1.parameters(), lr=3e-4, fused=True)
+    rb = filled_pendulum_buffer(ddpg)
+    for _ in range(steps):
+        data = rb.sample(256, torch.device("cpu"))
+        target_q = ddpg.td_targets(data, target_actor, qf1_target, 0.99)
+        qf1_loss = F.mse_loss(qf1(data["obs"], data["actions"]), target_q)
+        q_optimizer.zero_grad()
+        qf1_loss.backward()
+        q_optimizer.step()
+        actor_loss = -qf1(data["obs"], actor(data["obs"])).mean()
+        actor_optimizer.zero_grad()
+        actor_loss.backward()
+        actor_optimizer.step()
+        ddpg.soft_update(target_actor, actor, 0.005)
+        ddpg.soft_update(qf1_target, qf1, 0.005)
+
+
+def sac_updates(steps: int):
+    """sac.py's update at its defaults: a critic step and Polyak update each step, and every second step two
+    actor and temperature steps (policy_frequency 2, autotune)."""
+    action_space = gym.make("Pendulum-v1").action_space
+    actor, qf1, qf2 = sac.Actor(3, action_space, (256, 256)), *(sac.QNetwork(3, 1, (256, 256)) for _ in "12")
+    qf1_target, qf2_target = copy.deepcopy(qf1), copy.deepcopy(qf2)
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=3e-4, fused=True)
+    q_optimizer = torch.optim.Adam([*qf1.parameters(), *qf2.parameters()], lr=1e-3, fused=True)
+    target_entropy = sac.default_target_entropy(action_space)
+    log_alpha = torch.tensor(float(np.log(0.2)), requires_grad=True)
+    alpha_optimizer, alpha = torch.optim.Adam([log_alpha], lr=1e-3, fused=True), 0.2
+    rb = filled_pendulum_buffer(sac)
+    for step in range(1, steps + 1):
+        data = rb.sample(256, torch.device("cpu"))
+        target_q = sac.td_targets(data, actor, qf1_target, qf2_target, alpha, 0.99)
+        qf_loss = F.mse_loss(qf1(data["obs"], data["actions"]), target_q)
+        qf_loss = qf_loss + F.mse_loss(qf2(data["obs"], data["actions"]), target_q)
+        q_optimizer.zero_grad()
+        qf_loss.backward()
+        q_optimizer.step()
+        for _ in range(2 if step % 2 == 0 else 0):
+            pi, log_pi = actor.get_action(data["obs"])
+            actor_loss = (alpha * log_pi - torch.min(qf1(data["obs"], pi), qf2(data["obs"], pi))).mean()
+            actor_optimizer.zero_grad()
+            actor_loss.backward()
+            actor_optimizer.step()
+            alpha_loss = sac.temperature_loss(log_alpha, log_pi.detach(), target_entropy)
+            alpha_optimizer.zero_grad()
+            alpha_loss.backward()
+            alpha_optimizer.step()
+            alpha = log_alpha.exp().item()
+        sac.soft_update(qf1_target, qf1, 0.005)
+        sac.soft_update(qf2_target, qf2, 0.005)
+
+
 class TwinQ(nn.Module):
     """td3.py's two critics as one network: each layer's two weight matrices stacked, one batched product."""
 
@@ -125,19 +223,13 @@ class TwinQ(nn.Module):
 
 def td3_updates(steps: int, batched: bool):
     env = gym.make("Pendulum-v1")
-    obs_dim, act_dim = 3, 1
-    actor, qf1, qf2 = td3.Actor(obs_dim, env.action_space, (256, 256)), *(td3.QNetwork(3, 1, (256, 256)) for _ in "12")
+    actor, qf1, qf2 = td3.Actor(3, env.action_space, (256, 256)), *(td3.QNetwork(3, 1, (256, 256)) for _ in "12")
     qf = TwinQ(qf1, qf2) if batched else None
     target_actor, qf1_target, qf2_target, qf_target = (copy.deepcopy(m) for m in (actor, qf1, qf2, qf))
     actor_optimizer = torch.optim.Adam(actor.parameters(), lr=3e-4, fused=True)
     critic_params = qf.parameters() if batched else [*qf1.parameters(), *qf2.parameters()]
     q_optimizer = torch.optim.Adam(critic_params, lr=3e-4, fused=True)
-    rb = td3.ReplayBuffer(15_000, obs_dim, (act_dim,), np.float32, seed=1)
-    rng = np.random.default_rng(1)
-    for _ in range(15_000):
-        rb.add(
-            rng.normal(size=(1, 3)), rng.normal(size=(1, 3)), rng.uniform(-2, 2, (1, 1)), -rng.random(1), np.zeros(1)
-        )
+    rb = filled_pendulum_buffer(td3)
     for step in range(1, steps + 1):
         data = rb.sample(256, torch.device("cpu"))
         if batched:
@@ -198,15 +290,27 @@ def main():
         ("1 env stepped 50,000 times, random actions", timed(step_envs, "CartPole-v1", 1, 50_000)),
         ("40,000 greedy forward passes (batch 1)", timed(forward_passes, dqn.QNetwork(4, 2, (120, 84)), 4, 1, 40_000)),
         ("4,000 gradient steps (batch 128)", timed(dqn_gradient_steps, filled_dqn_buffer(), 4000)),
+        ("the three interleaved in one loop, as dqn.py runs them", timed(dqn_interleaved, filled_dqn_buffer())),
     ])  # fmt: skip
 
     torch.set_num_threads(default_threads)  # torch's default count, which td3.py keeps
-    actor = td3.Actor(3, gym.make("Pendulum-v1").action_space, (256, 256))
+    actor_space = gym.make("Pendulum-v1").action_space
+    actor = td3.Actor(3, actor_space, (256, 256))
     add(f"TD3 Pendulum-v1 15k, learning from 5k ({torch.get_num_threads()} threads)", [
         ("1 env stepped 15,000 times, random actions", timed(step_envs, "Pendulum-v1", 1, 15_000)),
         ("10,000 actor forward passes (batch 1)", timed(forward_passes, actor, 3, 1, 10_000)),
         ("10,000 updates as td3.py takes them", timed(td3_updates, 10_000, False)),
         ("the same with the twin critics batched", timed(td3_updates, 10_000, True)),
+    ])  # fmt: skip
+    ddpg_actor = ddpg.Actor(3, actor_space, (256, 256))
+    add(f"DDPG Pendulum-v1 15k, learning from 5k ({torch.get_num_threads()} threads)", [
+        ("10,000 actor forward passes (batch 1)", timed(forward_passes, ddpg_actor, 3, 1, 10_000)),
+        ("10,000 updates as ddpg.py takes them", timed(ddpg_updates, 10_000)),
+    ])  # fmt: skip
+    sac_actor = sac.Actor(3, actor_space, (256, 256))
+    add(f"SAC Pendulum-v1 15k, learning from 5k ({torch.get_num_threads()} threads)", [
+        ("10,000 sampling actor passes (batch 1)", timed(forward_passes, sac_actor.get_action, 3, 1, 10_000)),
+        ("10,000 updates as sac.py takes them", timed(sac_updates, 10_000)),
     ])  # fmt: skip
     print(f"Measured with `python benchmark/floors.py` (torch {torch.__version__}, gymnasium {gym.__version__}).\n")
     print("\n".join(rows))
