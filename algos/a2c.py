@@ -5,21 +5,19 @@ Reinforcement Learning", arXiv:1602.01783): `num_envs` environments each take `n
 (5 in the paper) with the current policy, every state gets an n-step bootstrapped return
 R = r_t + ... + gamma^(n-1) r_{t+n-1} + gamma^n V(s_{t+n}), and one gradient step is taken on the
 sum of the policy-gradient loss -log pi(a|s) (R - V(s)), the value loss (R - V(s))^2 and an entropy
-bonus (paper sec. 4 and Algorithm S3). Waiting for all envs replaces A3C's lock-free asynchrony and
-gives the same or better results on one machine (OpenAI Baselines' A2C report, 2017).
+bonus (paper sec. 4 and Algorithm S3). Waiting for all envs replaces A3C's lock-free asynchrony and gives
+the same or better results on one machine (OpenAI Baselines' A2C report, 2017).
 
 Variant: separate tanh actor and critic MLPs with orthogonal init sharing one RMSprop optimiser (the
 paper's choice; alpha 0.99, eps 1e-5 as in Baselines), linear learning-rate annealing as in the paper,
-global grad-norm clipping. `gae_lambda` < 1 turns the n-step returns into GAE(lambda). Deviation from
-the paper: a time-limit truncation bootstraps from V(final observation) and only a termination ends
-the return (Pardo et al. 2018).
+global grad-norm clipping; `gae_lambda` < 1 turns the n-step returns into GAE(lambda). Deviation: a
+truncation bootstraps from V(final observation); only a termination ends the return (Pardo et al. 2018).
 
 Actions: Discrete (categorical policy) or Box (diagonal Gaussian, state-independent log-std), with
 flat Box observations. Defaults: 5 steps, lr 7e-4, gamma 0.99, value 0.5, grad norm 0.5 (the paper's
 Atari settings with Baselines' optimiser constants); Box: 16 envs and entropy 0.01 as there, with
-observation and reward normalisation and action clipping; Discrete: 8 envs and no entropy bonus, which
-solve CartPole-v1 on every seed where 16 envs with entropy 0.01 left it oscillating (seed 1 evaluated
-132 at 500k). [Discrete, Box] in --help; any flag given overrides them.
+observation and reward normalisation and action clipping; Discrete: 8 envs and no entropy bonus
+(benchmark/results/a2c.md). [Discrete, Box] in --help; any flag given overrides them.
 
 Run:    python algos/a2c.py --env-id CartPole-v1
 Eval:   python algos/a2c.py --eval-checkpoint runs/<run_name>/a2c.pt --capture-video
@@ -92,10 +90,10 @@ def fail(message: str):
     raise SystemExit(f"error: {message}")
 
 
-def resolve_env_id(env_id: str) -> str:
-    """Check an env id before training. `package.module:Name-v0` (gymnasium's own syntax) imports the module
-    that registers the env first, as gym.make does, from the current folder too; an id that gymnasium 1.x
-    retired (LunarLander-v2) maps to its newest version. Anything else unknown stops with gymnasium's hint."""
+def resolve_env(env_id: str):
+    """Check an env id before training; return it with the env's spaces. `package.module:Name-v0` (gymnasium's
+    syntax) imports the module that registers the env first, as gym.make does, from the current folder too;
+    an id gymnasium 1.x retired (LunarLander-v2) maps to its newest version. Else unknown ids stop with a hint."""
     module, _, name = env_id.rpartition(":")
     if module:
         if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
@@ -106,15 +104,20 @@ def resolve_env_id(env_id: str) -> str:
             fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
     try:
         gym.spec(name)
-        return env_id
     except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
         ns, base, _ = gym.envs.registration.parse_env_id(name)
         newest = gym.envs.registration.find_highest_version(ns, base)
         new_id = env_id.removesuffix(name) + gym.envs.registration.get_env_id(ns, base, newest)
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
-        return new_id
+        env_id = new_id
     except gym.error.Error as e:
         fail(f"unknown env id {env_id!r}: {e}")
+    try:
+        probe = gym.make(env_id)
+    except gym.error.Error as e:
+        fail(f"cannot create {env_id}: {e}")
+    probe.close()
+    return env_id, probe.observation_space, probe.action_space
 
 
 def make_env(env_id: str, video_folder: str | None = None):
@@ -209,8 +212,7 @@ def compute_gae(rewards, values, terminations, truncations, final_values, next_v
 
 
 def evaluate(agent, obs_rms, env_id, episodes, seed, video_folder=None, writer=None, global_step=0):
-    """Returns of deterministic episodes on a fresh env, with the training normalisation frozen.
-    Printed, and logged to eval/episodic_return when a writer is given."""
+    """Returns of deterministic episodes on a fresh env (training normalisation frozen); logged if a writer is given."""
     device = next(agent.parameters()).device
     env, returns = make_env(env_id, video_folder)(), []
     for episode in range(episodes):
@@ -258,12 +260,8 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
 
 
 def save_checkpoint(path, agent, obs_rms, args, global_step):
-    state = {
-        "agent": agent.state_dict(),
-        "obs_rms": {k: torch.as_tensor(v) for k, v in vars(obs_rms).items()} if obs_rms else None,
-        "args": dataclasses.asdict(args),
-        "global_step": global_step,
-    }
+    rms_state = {k: torch.as_tensor(v) for k, v in vars(obs_rms).items()} if obs_rms else None
+    state = dict(agent=agent.state_dict(), obs_rms=rms_state, args=dataclasses.asdict(args), global_step=global_step)
     torch.save(state, f"{path}.tmp")
     os.replace(f"{path}.tmp", path)  # atomic: a crash mid-write never leaves a truncated checkpoint
 
@@ -273,10 +271,8 @@ def load_checkpoint(path: str):
     if not os.path.isfile(path):
         fail(f"no checkpoint at {path}")
     state = torch.load(path, weights_only=True)
-    env_id, hidden_sizes = resolve_env_id(state["args"]["env_id"]), tuple(state["args"]["hidden_sizes"])
-    probe = gym.make(env_id)
-    agent = Agent(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
-    probe.close()
+    env_id, obs_space, action_space = resolve_env(state["args"]["env_id"])
+    agent = Agent(int(np.prod(obs_space.shape)), action_space, tuple(state["args"]["hidden_sizes"]))
     agent.load_state_dict(state["agent"])
     obs_rms = None
     if (saved := state["obs_rms"]) is not None:
@@ -296,33 +292,22 @@ def main(args: Args) -> dict:
         video_folder = f"videos/{run_name}-eval" if args.capture_video else None
         returns = evaluate(agent, obs_rms, env_id, args.eval_episodes, args.seed, video_folder)
         return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
-    args = dataclasses.replace(args, env_id=resolve_env_id(args.env_id))
-    try:
-        probe = gym.make(args.env_id)
-    except gym.error.Error as e:
-        fail(f"cannot create {args.env_id}: {e}")
-    box = int(isinstance(probe.action_space, gym.spaces.Box))
+    env_id, obs_space, action_space = resolve_env(args.env_id)
+    args = dataclasses.replace(args, env_id=env_id)
+    box = int(isinstance(action_space, gym.spaces.Box))
     args = dataclasses.replace(args, **{k: v[box] for k, v in DEFAULTS.items() if getattr(args, k) is None})
-    check_args(args, probe.observation_space, probe.action_space)
-    probe.close()
+    check_args(args, obs_space, action_space)
     batch_size = args.num_envs * args.num_steps
     num_iterations = args.total_timesteps // batch_size
     run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     if args.track:
-        import wandb
+        import wandb  # imported only when tracking: it is slow to import
 
-        wandb.init(
-            project=args.wandb_project_name,
-            entity=args.wandb_entity,
-            sync_tensorboard=True,
-            config=vars(args),
-            name=run_name,
-            save_code=True,
-        )
+        settings = dict(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args))
+        wandb.init(**settings, sync_tensorboard=True, save_code=True)  # the TensorBoard scalars, and this file
     writer = SummaryWriter(f"runs/{run_name}")
-    writer.add_text(
-        "hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
-    )
+    table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
+    writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -402,14 +387,11 @@ def main(args: Args) -> dict:
             final_values = np.zeros(shape, np.float32)
             if final_obs:
                 final_values[tuple(zip(*final_index))] = agent.get_value(torch.cat(final_obs)).cpu().numpy()
-        values_np = values.cpu().numpy()
-        advantages, returns = compute_gae(
-            rewards, values_np, terminations, truncations, final_values, next_value, args.gamma, args.gae_lambda
-        )
+        gae_inputs = (rewards, values.cpu().numpy(), terminations, truncations, final_values, next_value, args.gamma)
+        advantages, returns = compute_gae(*gae_inputs, args.gae_lambda)
         advantages, returns = torch.as_tensor(advantages, device=device), torch.as_tensor(returns, device=device)
         b_obs, b_actions = obs.reshape(-1, obs_dim), actions.reshape((-1,) + action_space.shape)
-        b_advantages = advantages.reshape(-1)
-        b_returns, b_values = returns.reshape(-1), values.reshape(-1)
+        b_advantages, b_returns, b_values = advantages.reshape(-1), returns.reshape(-1), values.reshape(-1)
         if args.norm_adv:
             b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
 
@@ -426,9 +408,8 @@ def main(args: Args) -> dict:
         updates += 1
 
         sps = int(global_step / (time.time() - start_time))
-        if (
-            iteration % max(1, 1000 // batch_size) == 0 or iteration == num_iterations
-        ):  # logging every update costs ~15%
+        # Metrics about every 1000 steps: logging every update costs ~15%.
+        if iteration % max(1, 1000 // batch_size) == 0 or iteration == num_iterations:
             var_y = b_returns.var().item()
             explained_var = float("nan") if var_y == 0 else 1 - (b_returns - b_values).var().item() / var_y
             metrics = {

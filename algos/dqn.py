@@ -9,9 +9,8 @@ max_a' Q'(s', a') from a target network Q' that is a copy refreshed every
 y = r + gamma Q'(s', argmax_a' Q(s', a')), which removes most of max's overestimation.
 
 Loss: mean squared TD error, as CleanRL's classic-control DQN, not the paper's Huber loss (its TD-error
-clipping for Atari's clipped rewards). With values near 1 / (1 - gamma) = 100, Huber's unit-bounded
-gradient weighs the large errors of terminal transitions like small ones, and measured on CartPole-v1
-(seed 1) its Q-values diverged to 2e5 by 100k steps where MSE learned (evaluation 195 at 60k).
+clipping for Atari's clipped rewards): with values near 1 / (1 - gamma) = 100, Huber's unit-bounded
+gradient weighs the large errors of terminal transitions like small ones (benchmark/results/dqn.md).
 Settings: CleanRL's dqn.py classic-control defaults (120-84 ReLU network, Adam 2.5e-4, buffer 10k,
 batch 128, a step every 10 env steps after 10k random-policy steps, epsilon 1 -> 0.05 over half of
 training, target copy every 500 steps). A time-limit truncation is stored as not-done, with the
@@ -69,9 +68,7 @@ class Args:
     batch_size: int = 128  # transitions per gradient step
     start_e: float = 1.0  # epsilon at the start of training
     end_e: float = 0.05  # epsilon at the end of the schedule
-    exploration_fraction: float = (
-        0.5  # fraction of total_timesteps over which epsilon falls linearly from start_e to end_e
-    )
+    exploration_fraction: float = 0.5  # fraction of total_timesteps over which epsilon falls from start_e to end_e
     learning_starts: int = 10_000  # transitions of uniform random actions before learning starts
     train_frequency: int = 10  # vector steps per gradient step
     double_q: bool = False  # Double DQN: the online network picks the next action, the target network values it
@@ -83,10 +80,10 @@ def fail(message: str):
     raise SystemExit(f"error: {message}")
 
 
-def resolve_env_id(env_id: str) -> str:
-    """Check an env id before training. `package.module:Name-v0` (gymnasium's own syntax) imports the module
-    that registers the env first, as gym.make does, from the current folder too; an id that gymnasium 1.x
-    retired (LunarLander-v2) maps to its newest version. Anything else unknown stops with gymnasium's hint."""
+def resolve_env(env_id: str):
+    """Check an env id before training; return it with the env's spaces. `package.module:Name-v0` (gymnasium's
+    syntax) imports the module that registers the env first, as gym.make does, from the current folder too;
+    an id gymnasium 1.x retired (LunarLander-v2) maps to its newest version. Else unknown ids stop with a hint."""
     module, _, name = env_id.rpartition(":")
     if module:
         if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
@@ -97,15 +94,20 @@ def resolve_env_id(env_id: str) -> str:
             fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
     try:
         gym.spec(name)
-        return env_id
     except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
         ns, base, _ = gym.envs.registration.parse_env_id(name)
         newest = gym.envs.registration.find_highest_version(ns, base)
         new_id = env_id.removesuffix(name) + gym.envs.registration.get_env_id(ns, base, newest)
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
-        return new_id
+        env_id = new_id
     except gym.error.Error as e:
         fail(f"unknown env id {env_id!r}: {e}")
+    try:
+        probe = gym.make(env_id)
+    except gym.error.Error as e:
+        fail(f"cannot create {env_id}: {e}")
+    probe.close()
+    return env_id, probe.observation_space, probe.action_space
 
 
 def make_env(env_id: str, video_folder: str | None = None):
@@ -186,8 +188,7 @@ def td_targets(data, q_network, target_network, gamma, double_q):
 
 
 def evaluate(q_network, env_id, episodes, seed, video_folder=None, writer=None, global_step=0):
-    """Returns of greedy episodes (epsilon 0) on a fresh env.
-    Printed, and logged to eval/episodic_return when a writer is given."""
+    """Returns of greedy episodes (epsilon 0) on a fresh env; logged if a writer is given."""
     device = next(q_network.parameters()).device
     env, returns = make_env(env_id, video_folder)(), []
     for episode in range(episodes):
@@ -245,10 +246,8 @@ def load_checkpoint(path: str):
     if not os.path.isfile(path):
         fail(f"no checkpoint at {path}")
     state = torch.load(path, weights_only=True)
-    env_id, hidden_sizes = resolve_env_id(state["args"]["env_id"]), tuple(state["args"]["hidden_sizes"])
-    probe = gym.make(env_id)
-    q_network = QNetwork(int(np.prod(probe.observation_space.shape)), int(probe.action_space.n), hidden_sizes)
-    probe.close()
+    env_id, obs_space, action_space = resolve_env(state["args"]["env_id"])
+    q_network = QNetwork(int(np.prod(obs_space.shape)), int(action_space.n), tuple(state["args"]["hidden_sizes"]))
     q_network.load_state_dict(state["q_network"])
     return env_id, q_network
 
@@ -264,30 +263,19 @@ def main(args: Args) -> dict:
         video_folder = f"videos/{run_name}-eval" if args.capture_video else None
         returns = evaluate(q_network, env_id, args.eval_episodes, args.seed, video_folder)
         return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
-    args = dataclasses.replace(args, env_id=resolve_env_id(args.env_id))
-    try:
-        probe = gym.make(args.env_id)
-    except gym.error.Error as e:
-        fail(f"cannot create {args.env_id}: {e}")
-    check_args(args, probe.observation_space, probe.action_space)
-    probe.close()
+    env_id, obs_space, action_space = resolve_env(args.env_id)
+    args = dataclasses.replace(args, env_id=env_id)
+    check_args(args, obs_space, action_space)
     num_iterations = args.total_timesteps // args.num_envs
     run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     if args.track:
-        import wandb
+        import wandb  # imported only when tracking: it is slow to import
 
-        wandb.init(
-            project=args.wandb_project_name,
-            entity=args.wandb_entity,
-            sync_tensorboard=True,
-            config=vars(args),
-            name=run_name,
-            save_code=True,
-        )
+        settings = dict(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args))
+        wandb.init(**settings, sync_tensorboard=True, save_code=True)  # the TensorBoard scalars, and this file
     writer = SummaryWriter(f"runs/{run_name}")
-    writer.add_text(
-        "hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
-    )
+    table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
+    writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
 
     random.seed(args.seed)
     np.random.seed(args.seed)

@@ -10,12 +10,11 @@ clipping and KL early stop. Deviation: a truncation bootstraps from V(final obse
 termination ends the return (Pardo et al. 2018).
 
 Actions: Discrete (categorical) or Box (diagonal Gaussian, state-independent log-std); flat Box
-observations. Defaults by action space ([Discrete, Box] in --help). Discrete: the RL Zoo's LunarLander
-settings (16 envs x 1024 steps, minibatch 64, 4 epochs, gamma 0.999, lambda 0.98, entropy 0.01, constant
-lr 3e-4, no value clipping), which land LunarLander in 1M steps and also solve CartPole-v1 and Acrobot-v1;
-CleanRL's classic-control settings (4 x 128, gamma 0.99) solve CartPole but crash the lander. Box: the
-paper's MuJoCo settings (Table 3) with Baselines' observation/reward normalisation and action clipping.
-Any flag given overrides its default.
+observations. Defaults by action space ([Discrete, Box] in --help; any flag given overrides them).
+Discrete: the RL Zoo's LunarLander settings (16 envs x 1024 steps, minibatch 64, 4 epochs, gamma 0.999,
+lambda 0.98, entropy 0.01, constant lr 3e-4, no value clipping), which also solve CartPole-v1 and
+Acrobot-v1 (benchmark/results/ppo_clip.md). Box: the paper's MuJoCo settings (Table 3) with Baselines'
+observation/reward normalisation and action clipping.
 
 Run:    python algos/ppo_clip.py --env-id LunarLander-v2
 Eval:   python algos/ppo_clip.py --eval-checkpoint runs/<run_name>/ppo_clip.pt --capture-video
@@ -100,10 +99,10 @@ def fail(message: str):
     raise SystemExit(f"error: {message}")
 
 
-def resolve_env_id(env_id: str) -> str:
-    """Check an env id before training. `package.module:Name-v0` (gymnasium's own syntax) imports the module
-    that registers the env first, as gym.make does, from the current folder too; an id that gymnasium 1.x
-    retired (LunarLander-v2) maps to its newest version. Anything else unknown stops with gymnasium's hint."""
+def resolve_env(env_id: str):
+    """Check an env id before training; return it with the env's spaces. `package.module:Name-v0` (gymnasium's
+    syntax) imports the module that registers the env first, as gym.make does, from the current folder too;
+    an id gymnasium 1.x retired (LunarLander-v2) maps to its newest version. Else unknown ids stop with a hint."""
     module, _, name = env_id.rpartition(":")
     if module:
         if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
@@ -114,15 +113,20 @@ def resolve_env_id(env_id: str) -> str:
             fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
     try:
         gym.spec(name)
-        return env_id
     except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
         ns, base, _ = gym.envs.registration.parse_env_id(name)
         newest = gym.envs.registration.find_highest_version(ns, base)
         new_id = env_id.removesuffix(name) + gym.envs.registration.get_env_id(ns, base, newest)
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
-        return new_id
+        env_id = new_id
     except gym.error.Error as e:
         fail(f"unknown env id {env_id!r}: {e}")
+    try:
+        probe = gym.make(env_id)
+    except gym.error.Error as e:
+        fail(f"cannot create {env_id}: {e}")
+    probe.close()
+    return env_id, probe.observation_space, probe.action_space
 
 
 def make_env(env_id: str, video_folder: str | None = None):
@@ -232,8 +236,7 @@ def value_loss(new_values, old_values, returns, clip_coef, clip_vloss):
 
 
 def evaluate(agent, obs_rms, env_id, episodes, seed, video_folder=None, writer=None, global_step=0):
-    """Returns of deterministic episodes on a fresh env, with the training normalisation frozen.
-    Printed, and logged to eval/episodic_return when a writer is given."""
+    """Returns of deterministic episodes on a fresh env (training normalisation frozen); logged if a writer is given."""
     device = next(agent.parameters()).device
     env, returns = make_env(env_id, video_folder)(), []
     for episode in range(episodes):
@@ -284,12 +287,8 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
 
 
 def save_checkpoint(path, agent, obs_rms, args, global_step):
-    state = {
-        "agent": agent.state_dict(),
-        "obs_rms": {k: torch.as_tensor(v) for k, v in vars(obs_rms).items()} if obs_rms else None,
-        "args": dataclasses.asdict(args),
-        "global_step": global_step,
-    }
+    rms_state = {k: torch.as_tensor(v) for k, v in vars(obs_rms).items()} if obs_rms else None
+    state = dict(agent=agent.state_dict(), obs_rms=rms_state, args=dataclasses.asdict(args), global_step=global_step)
     torch.save(state, f"{path}.tmp")
     os.replace(f"{path}.tmp", path)  # atomic: a crash mid-write never leaves a truncated checkpoint
 
@@ -299,10 +298,8 @@ def load_checkpoint(path: str):
     if not os.path.isfile(path):
         fail(f"no checkpoint at {path}")
     state = torch.load(path, weights_only=True)
-    env_id, hidden_sizes = resolve_env_id(state["args"]["env_id"]), tuple(state["args"]["hidden_sizes"])
-    probe = gym.make(env_id)
-    agent = Agent(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
-    probe.close()
+    env_id, obs_space, action_space = resolve_env(state["args"]["env_id"])
+    agent = Agent(int(np.prod(obs_space.shape)), action_space, tuple(state["args"]["hidden_sizes"]))
     agent.load_state_dict(state["agent"])
     obs_rms = None
     if (saved := state["obs_rms"]) is not None:
@@ -322,34 +319,23 @@ def main(args: Args) -> dict:
         video_folder = f"videos/{run_name}-eval" if args.capture_video else None
         returns = evaluate(agent, obs_rms, env_id, args.eval_episodes, args.seed, video_folder)
         return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
-    args = dataclasses.replace(args, env_id=resolve_env_id(args.env_id))
-    try:
-        probe = gym.make(args.env_id)
-    except gym.error.Error as e:
-        fail(f"cannot create {args.env_id}: {e}")
-    box = int(isinstance(probe.action_space, gym.spaces.Box))
+    env_id, obs_space, action_space = resolve_env(args.env_id)
+    args = dataclasses.replace(args, env_id=env_id)
+    box = int(isinstance(action_space, gym.spaces.Box))
     args = dataclasses.replace(args, **{k: v[box] for k, v in DEFAULTS.items() if getattr(args, k) is None})
-    check_args(args, probe.observation_space, probe.action_space)
-    probe.close()
+    check_args(args, obs_space, action_space)
     batch_size = args.num_envs * args.num_steps
     minibatch_size = batch_size // args.num_minibatches
     num_iterations = args.total_timesteps // batch_size
     run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     if args.track:
-        import wandb
+        import wandb  # imported only when tracking: it is slow to import
 
-        wandb.init(
-            project=args.wandb_project_name,
-            entity=args.wandb_entity,
-            sync_tensorboard=True,
-            config=vars(args),
-            name=run_name,
-            save_code=True,
-        )
+        settings = dict(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args))
+        wandb.init(**settings, sync_tensorboard=True, save_code=True)  # the TensorBoard scalars, and this file
     writer = SummaryWriter(f"runs/{run_name}")
-    writer.add_text(
-        "hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
-    )
+    table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
+    writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -429,10 +415,8 @@ def main(args: Args) -> dict:
             final_values = np.zeros(shape, np.float32)
             if final_obs:
                 final_values[tuple(zip(*final_index))] = agent.get_value(torch.cat(final_obs)).cpu().numpy()
-        values_np = values.cpu().numpy()
-        advantages, returns = compute_gae(
-            rewards, values_np, terminations, truncations, final_values, next_value, args.gamma, args.gae_lambda
-        )
+        gae_inputs = (rewards, values.cpu().numpy(), terminations, truncations, final_values, next_value, args.gamma)
+        advantages, returns = compute_gae(*gae_inputs, args.gae_lambda)
         advantages, returns = torch.as_tensor(advantages, device=device), torch.as_tensor(returns, device=device)
         b_obs, b_actions = obs.reshape(-1, obs_dim), actions.reshape((-1,) + action_space.shape)
         b_logprobs, b_advantages = logprobs.reshape(-1), advantages.reshape(-1)

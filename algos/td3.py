@@ -8,15 +8,12 @@ a~ = clip(mu'(s') + clip(eps, -c, c), low, high) with eps ~ N(0, sigma) (eq. 14)
 policy updates, the actor and the targets updating once every `policy_frequency` critic steps.
 
 Variant: the paper's settings as in its author's code and CleanRL: 256-256 ReLU networks, Adam 3e-4,
-batch 256, tau 0.005, Gaussian exploration noise 0.1, smoothing noise 0.2 clipped at 0.5 (all as
-fractions of each action dimension's half-range), 1M steps and 25,000 steps of uniform random actions
-(CleanRL's MuJoCo setting; the paper uses 10,000 on the large MuJoCo tasks and 1,000 on the small ones,
-which the Pendulum command passes).
-A time-limit truncation is stored as not-done, with the true final observation as next
-observation, so the target bootstraps through it (Pardo et al. 2018).
+batch 256, tau 0.005, Gaussian exploration noise 0.1, smoothing noise 0.2 clipped at 0.5 (all in units of
+each action dimension's half-range), 1M steps, 25,000 steps of uniform random actions (CleanRL's MuJoCo
+setting; the paper uses 10,000, and 1,000 on small tasks, as the Pendulum command does). A truncation is
+stored as not-done with its true final observation, so the target bootstraps through it (Pardo et al. 2018).
 
-Actions: Box only, with flat Box observations; each dimension is scaled from the space's own
-low/high (no symmetric or [-1, 1] bounds assumed).
+Actions: Box only (each dimension scaled to its own low/high), with flat Box observations.
 
 Run:    python algos/td3.py --env-id Pendulum-v1 --total-timesteps 20000 --learning-starts 1000
 Eval:   python algos/td3.py --eval-checkpoint runs/<run_name>/td3.pt --capture-video
@@ -68,9 +65,7 @@ class Args:
     policy_lr: float = 3e-4  # Adam learning rate of the actor
     q_lr: float = 3e-4  # Adam learning rate of the critic
     policy_frequency: int = 2  # critic steps per actor and target update (the delay d of the paper)
-    exploration_noise: float = (
-        0.1  # std of the Gaussian exploration noise, in units of each action dimension's half-range
-    )
+    exploration_noise: float = 0.1  # std of the exploration noise, in units of each action dimension's half-range
     policy_noise: float = 0.2  # std of the target smoothing noise, in units of each action dimension's half-range
     noise_clip: float = 0.5  # clip of the target smoothing noise, in units of each action dimension's half-range
 
@@ -81,10 +76,10 @@ def fail(message: str):
     raise SystemExit(f"error: {message}")
 
 
-def resolve_env_id(env_id: str) -> str:
-    """Check an env id before training. `package.module:Name-v0` (gymnasium's own syntax) imports the module
-    that registers the env first, as gym.make does, from the current folder too; an id that gymnasium 1.x
-    retired (LunarLander-v2) maps to its newest version. Anything else unknown stops with gymnasium's hint."""
+def resolve_env(env_id: str):
+    """Check an env id before training; return it with the env's spaces. `package.module:Name-v0` (gymnasium's
+    syntax) imports the module that registers the env first, as gym.make does, from the current folder too;
+    an id gymnasium 1.x retired (LunarLander-v2) maps to its newest version. Else unknown ids stop with a hint."""
     module, _, name = env_id.rpartition(":")
     if module:
         if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
@@ -95,15 +90,20 @@ def resolve_env_id(env_id: str) -> str:
             fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
     try:
         gym.spec(name)
-        return env_id
     except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
         ns, base, _ = gym.envs.registration.parse_env_id(name)
         newest = gym.envs.registration.find_highest_version(ns, base)
         new_id = env_id.removesuffix(name) + gym.envs.registration.get_env_id(ns, base, newest)
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
-        return new_id
+        env_id = new_id
     except gym.error.Error as e:
         fail(f"unknown env id {env_id!r}: {e}")
+    try:
+        probe = gym.make(env_id)
+    except gym.error.Error as e:
+        fail(f"cannot create {env_id}: {e}")
+    probe.close()
+    return env_id, probe.observation_space, probe.action_space
 
 
 def make_env(env_id: str, video_folder: str | None = None):
@@ -204,8 +204,7 @@ def td_targets(data, target_actor, qf1_target, qf2_target, gamma, policy_noise, 
 
 
 def evaluate(actor, env_id, episodes, seed, video_folder=None, writer=None, global_step=0):
-    """Returns of deterministic episodes (no exploration noise) on a fresh env.
-    Printed, and logged to eval/episodic_return when a writer is given."""
+    """Returns of deterministic episodes (no exploration noise) on a fresh env; logged if a writer is given."""
     device = next(actor.parameters()).device
     env, returns = make_env(env_id, video_folder)(), []
     for episode in range(episodes):
@@ -256,13 +255,8 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
 
 
 def save_checkpoint(path, actor, qf1, qf2, args, global_step):
-    state = {
-        "actor": actor.state_dict(),
-        "qf1": qf1.state_dict(),
-        "qf2": qf2.state_dict(),
-        "args": dataclasses.asdict(args),
-        "global_step": global_step,
-    }
+    state = dict(actor=actor.state_dict(), qf1=qf1.state_dict(), qf2=qf2.state_dict(), global_step=global_step)
+    state["args"] = dataclasses.asdict(args)
     torch.save(state, f"{path}.tmp")
     os.replace(f"{path}.tmp", path)  # atomic: a crash mid-write never leaves a truncated checkpoint
 
@@ -272,10 +266,8 @@ def load_checkpoint(path: str):
     if not os.path.isfile(path):
         fail(f"no checkpoint at {path}")
     state = torch.load(path, weights_only=True)
-    env_id, hidden_sizes = resolve_env_id(state["args"]["env_id"]), tuple(state["args"]["hidden_sizes"])
-    probe = gym.make(env_id)
-    actor = Actor(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
-    probe.close()
+    env_id, obs_space, action_space = resolve_env(state["args"]["env_id"])
+    actor = Actor(int(np.prod(obs_space.shape)), action_space, tuple(state["args"]["hidden_sizes"]))
     actor.load_state_dict(state["actor"])
     return env_id, actor
 
@@ -291,30 +283,19 @@ def main(args: Args) -> dict:
         video_folder = f"videos/{run_name}-eval" if args.capture_video else None
         returns = evaluate(actor, env_id, args.eval_episodes, args.seed, video_folder)
         return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
-    args = dataclasses.replace(args, env_id=resolve_env_id(args.env_id))
-    try:
-        probe = gym.make(args.env_id)
-    except gym.error.Error as e:
-        fail(f"cannot create {args.env_id}: {e}")
-    check_args(args, probe.observation_space, probe.action_space)
-    probe.close()
+    env_id, obs_space, action_space = resolve_env(args.env_id)
+    args = dataclasses.replace(args, env_id=env_id)
+    check_args(args, obs_space, action_space)
     num_iterations = args.total_timesteps // args.num_envs
     run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     if args.track:
-        import wandb
+        import wandb  # imported only when tracking: it is slow to import
 
-        wandb.init(
-            project=args.wandb_project_name,
-            entity=args.wandb_entity,
-            sync_tensorboard=True,
-            config=vars(args),
-            name=run_name,
-            save_code=True,
-        )
+        settings = dict(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args))
+        wandb.init(**settings, sync_tensorboard=True, save_code=True)  # the TensorBoard scalars, and this file
     writer = SummaryWriter(f"runs/{run_name}")
-    writer.add_text(
-        "hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
-    )
+    table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
+    writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
 
     random.seed(args.seed)
     np.random.seed(args.seed)

@@ -1,15 +1,13 @@
 """VPG: vanilla policy gradient (REINFORCE with reward-to-go and a learned value baseline).
 
-The policy gradient theorem (Williams 1992) gives grad J = E[grad log pi(a|s) A], estimated from one
-on-policy batch. As in Spinning Up's VPG, A is GAE(lambda) (Schulman et al. 2016) over a value
-function fitted to the reward-to-go by `vf_iters` Adam steps; the policy takes one Adam step per
-batch (a second step would use stale data without PPO's ratio correction). Separate tanh MLPs,
-advantages normalised over the batch. Unlike Spinning Up, a time-limit truncation bootstraps from
-V(final observation); only a termination ends the return (Pardo et al. 2018).
-Actions: Discrete or Box (diagonal Gaussian, state-independent log-std). Defaults: Spinning Up's
-(4 envs x 1000 steps, pi_lr 3e-4, vf_lr 1e-3, 80 value steps, gamma 0.99, lambda 0.97), except policy
-lr 3e-3 for Discrete (measured: CartPole-v1 eval 500 at 200k steps; 158 at 100k with 3e-4). Box adds
-observation/reward normalisation and action clipping ([Discrete, Box] in --help).
+The policy gradient theorem (Williams 1992) gives grad J = E[grad log pi(a|s) A], estimated from one on-policy
+batch. As in Spinning Up's VPG, A is GAE(lambda) (Schulman et al. 2016) over a value function fitted to the
+reward-to-go by `vf_iters` Adam steps; the policy takes one Adam step per batch (a second step would use stale
+data without PPO's ratio correction). Separate tanh MLPs, advantages normalised over the batch. Unlike Spinning
+Up, a truncation bootstraps from V(final observation); only a termination ends the return (Pardo et al. 2018).
+Actions: Discrete or Box (diagonal Gaussian, state-independent log-std). Defaults: Spinning Up's (4 envs x
+1000 steps, pi_lr 3e-4, vf_lr 1e-3, 80 value steps, gamma 0.99, lambda 0.97) but pi_lr 3e-3 for Discrete;
+Box adds observation/reward normalisation and action clipping ([Discrete, Box] in --help).
 
 Run:    python algos/vpg.py --env-id CartPole-v1
 Eval:   python algos/vpg.py --eval-checkpoint runs/<run_name>/vpg.pt --capture-video
@@ -79,10 +77,10 @@ def fail(message: str):
     raise SystemExit(f"error: {message}")
 
 
-def resolve_env_id(env_id: str) -> str:
-    """Check an env id before training. `package.module:Name-v0` (gymnasium's own syntax) imports the module
-    that registers the env first, as gym.make does, from the current folder too; an id that gymnasium 1.x
-    retired (LunarLander-v2) maps to its newest version. Anything else unknown stops with gymnasium's hint."""
+def resolve_env(env_id: str):
+    """Check an env id before training; return it with the env's spaces. `package.module:Name-v0` (gymnasium's
+    syntax) imports the module that registers the env first, as gym.make does, from the current folder too;
+    an id gymnasium 1.x retired (LunarLander-v2) maps to its newest version. Else unknown ids stop with a hint."""
     module, _, name = env_id.rpartition(":")
     if module:
         if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
@@ -93,15 +91,20 @@ def resolve_env_id(env_id: str) -> str:
             fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
     try:
         gym.spec(name)
-        return env_id
     except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
         ns, base, _ = gym.envs.registration.parse_env_id(name)
         newest = gym.envs.registration.find_highest_version(ns, base)
         new_id = env_id.removesuffix(name) + gym.envs.registration.get_env_id(ns, base, newest)
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
-        return new_id
+        env_id = new_id
     except gym.error.Error as e:
         fail(f"unknown env id {env_id!r}: {e}")
+    try:
+        probe = gym.make(env_id)
+    except gym.error.Error as e:
+        fail(f"cannot create {env_id}: {e}")
+    probe.close()
+    return env_id, probe.observation_space, probe.action_space
 
 
 def make_env(env_id: str, video_folder: str | None = None):
@@ -196,8 +199,7 @@ def compute_gae(rewards, values, terminations, truncations, final_values, next_v
 
 
 def evaluate(agent, obs_rms, env_id, episodes, seed, video_folder=None, writer=None, global_step=0):
-    """Returns of deterministic episodes on a fresh env, with the training normalisation frozen.
-    Printed, and logged to eval/episodic_return when a writer is given."""
+    """Returns of deterministic episodes on a fresh env (training normalisation frozen); logged if a writer is given."""
     device = next(agent.parameters()).device
     env, returns = make_env(env_id, video_folder)(), []
     for episode in range(episodes):
@@ -226,8 +228,7 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
     if not isinstance(action_space, (gym.spaces.Discrete, gym.spaces.Box)) or len(action_space.shape) > 1:
         fail(f"{args.env_id} has actions {action_space}; {name} supports Discrete and 1-d Box actions")
     rules = [  # (what the value must be, the test, the flags it applies to)
-        ("positive", lambda v: v > 0, "total_timesteps num_envs num_steps vf_iters"),
-        ("positive", lambda v: v > 0, "policy_lr vf_lr"),
+        ("positive", lambda v: v > 0, "total_timesteps num_envs num_steps vf_iters policy_lr vf_lr"),
         ("non-negative", lambda v: v >= 0, "eval_episodes"),
         ("in [0, 1]", lambda v: 0 <= v <= 1, "gamma gae_lambda"),
         ("positive", lambda v: len(v) > 0 and min(v) > 0, "hidden_sizes"),
@@ -246,12 +247,8 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
 
 
 def save_checkpoint(path, agent, obs_rms, args, global_step):
-    state = {
-        "agent": agent.state_dict(),
-        "obs_rms": {k: torch.as_tensor(v) for k, v in vars(obs_rms).items()} if obs_rms else None,
-        "args": dataclasses.asdict(args),
-        "global_step": global_step,
-    }
+    rms_state = {k: torch.as_tensor(v) for k, v in vars(obs_rms).items()} if obs_rms else None
+    state = dict(agent=agent.state_dict(), obs_rms=rms_state, args=dataclasses.asdict(args), global_step=global_step)
     torch.save(state, f"{path}.tmp")
     os.replace(f"{path}.tmp", path)  # atomic: a crash mid-write never leaves a truncated checkpoint
 
@@ -261,10 +258,8 @@ def load_checkpoint(path: str):
     if not os.path.isfile(path):
         fail(f"no checkpoint at {path}")
     state = torch.load(path, weights_only=True)
-    env_id, hidden_sizes = resolve_env_id(state["args"]["env_id"]), tuple(state["args"]["hidden_sizes"])
-    probe = gym.make(env_id)
-    agent = Agent(int(np.prod(probe.observation_space.shape)), probe.action_space, hidden_sizes)
-    probe.close()
+    env_id, obs_space, action_space = resolve_env(state["args"]["env_id"])
+    agent = Agent(int(np.prod(obs_space.shape)), action_space, tuple(state["args"]["hidden_sizes"]))
     agent.load_state_dict(state["agent"])
     obs_rms = None
     if (saved := state["obs_rms"]) is not None:
@@ -284,33 +279,22 @@ def main(args: Args) -> dict:
         video_folder = f"videos/{run_name}-eval" if args.capture_video else None
         returns = evaluate(agent, obs_rms, env_id, args.eval_episodes, args.seed, video_folder)
         return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
-    args = dataclasses.replace(args, env_id=resolve_env_id(args.env_id))
-    try:
-        probe = gym.make(args.env_id)
-    except gym.error.Error as e:
-        fail(f"cannot create {args.env_id}: {e}")
-    box = int(isinstance(probe.action_space, gym.spaces.Box))
+    env_id, obs_space, action_space = resolve_env(args.env_id)
+    args = dataclasses.replace(args, env_id=env_id)
+    box = int(isinstance(action_space, gym.spaces.Box))
     args = dataclasses.replace(args, **{k: v[box] for k, v in DEFAULTS.items() if getattr(args, k) is None})
-    check_args(args, probe.observation_space, probe.action_space)
-    probe.close()
+    check_args(args, obs_space, action_space)
     batch_size = args.num_envs * args.num_steps
     num_iterations = args.total_timesteps // batch_size
     run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
     if args.track:
-        import wandb
+        import wandb  # imported only when tracking: it is slow to import
 
-        wandb.init(
-            project=args.wandb_project_name,
-            entity=args.wandb_entity,
-            sync_tensorboard=True,
-            config=vars(args),
-            name=run_name,
-            save_code=True,
-        )
+        settings = dict(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args))
+        wandb.init(**settings, sync_tensorboard=True, save_code=True)  # the TensorBoard scalars, and this file
     writer = SummaryWriter(f"runs/{run_name}")
-    writer.add_text(
-        "hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
-    )
+    table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
+    writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -325,10 +309,9 @@ def main(args: Args) -> dict:
     assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
     obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
     agent = Agent(obs_dim, action_space, args.hidden_sizes).to(device)
-    critic_params = list(agent.critic.parameters())
     policy_params = [p for name, p in agent.named_parameters() if not name.startswith("critic.")]
     policy_optimizer = torch.optim.Adam(policy_params, lr=args.policy_lr, fused=True)
-    value_optimizer = torch.optim.Adam(critic_params, lr=args.vf_lr, fused=True)
+    value_optimizer = torch.optim.Adam(agent.critic.parameters(), lr=args.vf_lr, fused=True)
     obs_rms = RunningMeanStd(shape=(obs_dim,)) if args.norm_obs else None
     return_rms, discounted_return = (RunningMeanStd() if args.norm_reward else None), np.zeros(args.num_envs)
 
@@ -390,17 +373,11 @@ def main(args: Args) -> dict:
             final_values = np.zeros(shape, np.float32)
             if final_obs:
                 final_values[tuple(zip(*final_index))] = agent.get_value(torch.cat(final_obs)).cpu().numpy()
-        values_np = values.cpu().numpy()
-        advantages, returns = compute_gae(
-            rewards, values_np, terminations, truncations, final_values, next_value, args.gamma, args.gae_lambda
-        )
-        advantages, returns = torch.as_tensor(advantages, device=device), torch.as_tensor(returns, device=device)
-        # GAE(lambda = 1) returns = the bootstrapped discounted reward-to-go, the value target.
-        _, reward_to_go = compute_gae(
-            rewards, values_np, terminations, truncations, final_values, next_value, args.gamma, 1.0
-        )
+        gae_inputs = (rewards, values.cpu().numpy(), terminations, truncations, final_values, next_value, args.gamma)
+        advantages, _ = compute_gae(*gae_inputs, args.gae_lambda)
+        _, reward_to_go = compute_gae(*gae_inputs, 1.0)  # lambda = 1: the bootstrapped reward-to-go, V's target
         b_obs, b_actions = obs.reshape(-1, obs_dim), actions.reshape((-1,) + action_space.shape)
-        b_logprobs, b_advantages = logprobs.reshape(-1), advantages.reshape(-1)
+        b_logprobs, b_advantages = logprobs.reshape(-1), torch.as_tensor(advantages, device=device).reshape(-1)
         b_returns, b_values = torch.as_tensor(reward_to_go, device=device).reshape(-1), values.reshape(-1)
         if args.norm_adv:
             b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
@@ -421,7 +398,6 @@ def main(args: Args) -> dict:
             value_optimizer.zero_grad()
             v_loss.backward()
             value_optimizer.step()
-        entropy_loss = entropy.mean()
 
         var_y = b_returns.var().item()
         explained_var = float("nan") if var_y == 0 else 1 - (b_returns - b_values).var().item() / var_y
@@ -431,7 +407,7 @@ def main(args: Args) -> dict:
             "charts/SPS": sps,
             "losses/value_loss": v_loss.item(),
             "losses/policy_loss": pg_loss.item(),
-            "losses/entropy": entropy_loss.item(),
+            "losses/entropy": entropy.mean().item(),
             "losses/approx_kl": approx_kl.item(),
             "losses/explained_variance": explained_var,
         }

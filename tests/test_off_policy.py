@@ -461,7 +461,7 @@ def test_bad_input_on_command_line_is_one_line_and_nonzero(algo):
 @pytest.mark.parametrize("algo", OFF_POLICY)
 def test_retired_id_maps_to_successor(algo, capsys):
     module = load_algo(algo)
-    assert module.resolve_env_id("LunarLanderContinuous-v2") == "LunarLanderContinuous-v3"
+    assert module.resolve_env("LunarLanderContinuous-v2")[0] == "LunarLanderContinuous-v3"
     assert "LunarLanderContinuous-v2 is retired" in capsys.readouterr().out
 
 
@@ -477,7 +477,7 @@ def test_same_seed_same_results(algo):
 @pytest.mark.parametrize("algo", OFF_POLICY)
 def test_file_is_standalone_and_within_budget(algo):
     text = algo_source(algo)
-    assert len(text.splitlines()) <= 480  # the design's 400 is not met: see test_on_policy.py's twin
+    assert len(text.splitlines()) <= 465  # the design's 400 is met by dqn.py only: see test_on_policy.py's twin
     assert max(len(line) for line in text.splitlines()) <= 120
     assert_standalone(text)
 
