@@ -1,6 +1,7 @@
 """Where the time of speed.md's workloads goes, and the floor under it.
 
     python benchmark/floors.py
+    python benchmark/floors.py --dqn-against-sb3 3
 
 Every implementation on gymnasium's vector env pays for stepping the envs, and one with our arithmetic
 pays for its forward passes and gradient steps; the sum, measured here part by part with nothing else
@@ -18,10 +19,15 @@ and the gradient step take turns in the CPU's caches. For DQN, where those parts
 also run interleaved in one loop as dqn.py's loop runs them, without its replay writes, exploration and
 logging: the least time a loop of this shape takes here.
 Threads as the files default: one for PPO and DQN, torch's default for DDPG, TD3 and SAC.
+
+`--dqn-against-sb3 N` instead runs, N times in turn, speed.py's dqn_50k case on both sides and the
+interleaved DQN floor, so that the ceiling SB3 / floor comes from times taken side by side.
 """
 
+import argparse
 import copy
 import os
+import statistics
 import sys
 import time
 
@@ -316,5 +322,33 @@ def main():
     print("\n".join(rows))
 
 
+def dqn_against_sb3(repeats: int):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import speed
+
+    case, times = speed.CASES["dqn_50k"], {"ours": [], "floor": [], "SB3": []}
+    for _ in range(repeats):  # interleaved, so that drift in the machine's speed hits all three alike
+        for impl in ("ours", "sb3"):
+            result = speed.measure(impl, case, None)
+            times["ours" if impl == "ours" else "SB3"].append(result["steps"] / result["sps"])
+        torch.set_num_threads(1)  # dqn.py's default
+        times["floor"].append(timed(dqn_interleaved, filled_dqn_buffer()))
+    median = {k: statistics.median(v) for k, v in times.items()}
+    print(f"Measured with `python benchmark/floors.py --dqn-against-sb3 {repeats}` (torch {torch.__version__}).\n")
+    print("| DQN CartPole-v1 50k | ours | interleaved floor | SB3 | SB3 / ours | ceiling: SB3 / floor |")
+    print("|---|---|---|---|---|---|")
+    for k in range(repeats):
+        ours, floor, sb3 = (times[key][k] for key in ("ours", "floor", "SB3"))
+        print(f"| run {k + 1} | {ours:.1f} s | {floor:.1f} s | {sb3:.1f} s | {sb3 / ours:.2f}x | {sb3 / floor:.2f}x |")
+    ours, floor, sb3 = (median[key] for key in ("ours", "floor", "SB3"))
+    print(f"| median | {ours:.1f} s | {floor:.1f} s | {sb3:.1f} s | {sb3 / ours:.2f}x | {sb3 / floor:.2f}x |")
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dqn-against-sb3", type=int, metavar="N", help="time DQN's floor beside SB3, N times")
+    cli = parser.parse_args()
+    if cli.dqn_against_sb3:
+        dqn_against_sb3(cli.dqn_against_sb3)
+    else:
+        main()
