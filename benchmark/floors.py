@@ -1,7 +1,7 @@
 """Where the time of speed.md's workloads goes, and the floor under it.
 
     python benchmark/floors.py
-    python benchmark/floors.py --dqn-against-sb3 3
+    python benchmark/floors.py --against-sb3 3
 
 Every implementation on gymnasium's vector env pays for stepping the envs, and one with our arithmetic
 pays for its forward passes and gradient steps; the sum, measured here part by part with nothing else
@@ -15,13 +15,14 @@ bounds the ratio any cut of our remaining overhead could reach. Parts:
   default frequencies); TD3's also with its twin critics as one batched network (stacked weights, one
   `torch.baddbmm` per layer).
 Parts timed alone run faster than inside a training loop, where the env's Python code, the acting pass
-and the gradient step take turns in the CPU's caches. For DQN, where those parts are small, the three
-also run interleaved in one loop as dqn.py's loop runs them, without its replay writes, exploration and
-logging: the least time a loop of this shape takes here.
+and the gradient step take turns in the CPU's caches. For DQN and for PPO on CartPole, where those parts
+are small, they also run interleaved in one loop as the file runs them, without its bookkeeping (DQN: replay
+writes, exploration, logging; PPO: the log-prob pass, GAE, logging): the least time a loop of this shape
+takes here.
 Threads as the files default: one for PPO and DQN, torch's default for DDPG, TD3 and SAC.
 
-`--dqn-against-sb3 N` instead runs, N times in turn, speed.py's dqn_50k case on both sides and the
-interleaved DQN floor, so that the ceiling SB3 / floor comes from times taken side by side.
+`--against-sb3 N` instead runs, N times in turn, speed.py's dqn_50k and ppo_cartpole cases on both sides
+and the interleaved floor of each, so that the ceiling SB3 / floor comes from times taken side by side.
 """
 
 import argparse
@@ -69,8 +70,8 @@ def forward_passes(net, obs_dim: int, batch: int, calls: int):
             net(x)
 
 
-def ppo_update(obs_dim, n_actions, size, ent_coef, clip_vloss, compiled, minibatches) -> tuple[float, float]:
-    """Seconds of the first 256 minibatch steps (compilation included) and per step after them."""
+def ppo_minibatch_steps(obs_dim, n_actions, size, ent_coef, clip_vloss, compiled):
+    """ppo_clip.py's agent and a function that takes `steps` minibatch steps as the file does, on random data."""
     agent = ppo_clip.Agent(obs_dim, gym.spaces.Discrete(n_actions), (64, 64))
     optimizer = torch.optim.Adam(agent.parameters(), lr=3e-4, eps=1e-5, fused=True)
     n = 16384
@@ -95,8 +96,31 @@ def ppo_update(obs_dim, n_actions, size, ent_coef, clip_vloss, compiled, minibat
             nn.utils.clip_grad_norm_(agent.parameters(), 0.5, foreach=True)
             optimizer.step()
 
+    return agent, run
+
+
+def ppo_update(obs_dim, n_actions, size, ent_coef, clip_vloss, compiled, minibatches) -> tuple[float, float]:
+    """Seconds of the first 256 minibatch steps (compilation included) and per step after them."""
+    _, run = ppo_minibatch_steps(obs_dim, n_actions, size, ent_coef, clip_vloss, compiled)
     first = timed(run, 256)
     return first, timed(run, minibatches) / minibatches
+
+
+def ppo_cartpole_interleaved():
+    """ppo_clip.py's loop at CleanRL's CartPole settings reduced to its floor parts, in its order: 195 rollouts
+    of 128 steps of 4 envs, a sampling pass per step, each rollout followed by 16 minibatch steps of 128."""
+    agent, run = ppo_minibatch_steps(4, 2, 128, 0.01, True, False)
+    envs = gym.vector.SyncVectorEnv(
+        [ppo_clip.make_env("CartPole-v1") for _ in range(4)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
+    )
+    obs, _ = envs.reset(seed=1)
+    for _ in range(100_000 // 512):
+        for _ in range(128):
+            with torch.no_grad():
+                action = agent.sample(torch.as_tensor(obs))
+            obs, *_ = envs.step(action.numpy())
+        run(16)
+    envs.close()
 
 
 def filled_dqn_buffer():
@@ -291,6 +315,9 @@ def main():
             (f"the same under torch.compile ({compiled * 1e3:.2f} ms each)", minibatches * compiled),
             (f"first 256 minibatch steps compiled, compiling included (eager {eager_first:.2f})", compiled_first),
         ])  # fmt: skip
+        if env_id == "CartPole-v1":
+            interleaved = timed(ppo_cartpole_interleaved)
+            add("", [("the three eager parts interleaved in one loop, as ppo_clip.py runs them", interleaved)])
 
     add("DQN CartPole-v1 50k, learning from 10k every 10 steps", [
         ("1 env stepped 50,000 times, random actions", timed(step_envs, "CartPole-v1", 1, 50_000)),
@@ -322,33 +349,36 @@ def main():
     print("\n".join(rows))
 
 
-def dqn_against_sb3(repeats: int):
+def against_sb3(repeats: int):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import speed
 
-    case, times = speed.CASES["dqn_50k"], {"ours": [], "floor": [], "SB3": []}
-    for _ in range(repeats):  # interleaved, so that drift in the machine's speed hits all three alike
-        for impl in ("ours", "sb3"):
-            result = speed.measure(impl, case, None)
-            times["ours" if impl == "ours" else "SB3"].append(result["steps"] / result["sps"])
-        torch.set_num_threads(1)  # dqn.py's default
-        times["floor"].append(timed(dqn_interleaved, filled_dqn_buffer()))
-    median = {k: statistics.median(v) for k, v in times.items()}
-    print(f"Measured with `python benchmark/floors.py --dqn-against-sb3 {repeats}` (torch {torch.__version__}).\n")
-    print("| DQN CartPole-v1 50k | ours | interleaved floor | SB3 | SB3 / ours | ceiling: SB3 / floor |")
-    print("|---|---|---|---|---|---|")
-    for k in range(repeats):
-        ours, floor, sb3 = (times[key][k] for key in ("ours", "floor", "SB3"))
-        print(f"| run {k + 1} | {ours:.1f} s | {floor:.1f} s | {sb3:.1f} s | {sb3 / ours:.2f}x | {sb3 / floor:.2f}x |")
-    ours, floor, sb3 = (median[key] for key in ("ours", "floor", "SB3"))
-    print(f"| median | {ours:.1f} s | {floor:.1f} s | {sb3:.1f} s | {sb3 / ours:.2f}x | {sb3 / floor:.2f}x |")
+    print(f"Measured with `python benchmark/floors.py --against-sb3 {repeats}` (torch {torch.__version__}).\n")
+    print("| workload | run | ours | interleaved floor | SB3 | SB3 / ours | ceiling: SB3 / floor |")
+    print("|---|---|---|---|---|---|---|")
+    for name, workload, floor_loop in [
+        ("dqn_50k", "DQN CartPole-v1 50k", lambda: dqn_interleaved(filled_dqn_buffer())),
+        ("ppo_cartpole", "PPO CartPole-v1 100k", ppo_cartpole_interleaved),
+    ]:
+        times = {"ours": [], "floor": [], "SB3": []}
+        for _ in range(repeats):  # interleaved, so that drift in the machine's speed hits all three alike
+            for impl, key in (("ours", "ours"), ("sb3", "SB3")):
+                result = speed.measure(impl, speed.CASES[name], None)
+                times[key].append(result["steps"] / result["sps"])
+            torch.set_num_threads(1)  # the default of dqn.py and ppo_clip.py
+            times["floor"].append(timed(floor_loop))
+        rows = [(f"run {k + 1}", *(times[key][k] for key in ("ours", "floor", "SB3"))) for k in range(repeats)]
+        rows.append(("median", *(statistics.median(times[key]) for key in ("ours", "floor", "SB3"))))
+        for k, (run, ours, floor, sb3) in enumerate(rows):
+            cells = f"{ours:.1f} s | {floor:.1f} s | {sb3:.1f} s | {sb3 / ours:.2f}x | {sb3 / floor:.2f}x"
+            print(f"| {workload if k == 0 else ''} | {run} | {cells} |")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dqn-against-sb3", type=int, metavar="N", help="time DQN's floor beside SB3, N times")
+    parser.add_argument("--against-sb3", type=int, metavar="N", help="interleaved floors beside SB3, N times")
     cli = parser.parse_args()
-    if cli.dqn_against_sb3:
-        dqn_against_sb3(cli.dqn_against_sb3)
+    if cli.against_sb3:
+        against_sb3(cli.against_sb3)
     else:
         main()
