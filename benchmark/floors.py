@@ -130,10 +130,12 @@ def filled_dqn_buffer():
     return rb
 
 
-def dqn_gradient_steps(rb, steps: int):
+def dqn_learner(rb):
+    """dqn.py's Q-network and a function that takes one gradient step as the file takes it."""
     q_network, target_network = dqn.QNetwork(4, 2, (120, 84)), dqn.QNetwork(4, 2, (120, 84))
     optimizer = torch.optim.Adam(q_network.parameters(), lr=2.5e-4, fused=True)
-    for _ in range(steps):
+
+    def gradient_step():
         data = rb.sample(128, torch.device("cpu"))
         target_q = dqn.td_targets(data, q_network, target_network, 0.99, False)
         q_values = q_network(data["obs"]).gather(-1, data["actions"][:, None]).squeeze(-1)
@@ -142,12 +144,19 @@ def dqn_gradient_steps(rb, steps: int):
         loss.backward()
         optimizer.step()
 
+    return q_network, gradient_step
+
+
+def dqn_gradient_steps(rb, steps: int):
+    _, gradient_step = dqn_learner(rb)
+    for _ in range(steps):
+        gradient_step()
+
 
 def dqn_interleaved(rb):
     """dqn.py's loop reduced to its three floor parts, in its order: 50k env steps, a greedy pass on each
     step after the first 10k and a gradient step on every tenth of them."""
-    q_network, target_network = dqn.QNetwork(4, 2, (120, 84)), dqn.QNetwork(4, 2, (120, 84))
-    optimizer = torch.optim.Adam(q_network.parameters(), lr=2.5e-4, fused=True)
+    q_network, gradient_step = dqn_learner(rb)
     envs = gym.vector.SyncVectorEnv([dqn.make_env("CartPole-v1")], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     obs, _ = envs.reset(seed=1)
     envs.action_space.seed(1)
@@ -158,13 +167,7 @@ def dqn_interleaved(rb):
                 q_network(torch.as_tensor(obs)).argmax(-1).numpy()
         obs, *_ = envs.step(actions)
         if step > 10_000 and step % 10 == 0:
-            data = rb.sample(128, torch.device("cpu"))
-            target_q = dqn.td_targets(data, q_network, target_network, 0.99, False)
-            q_values = q_network(data["obs"]).gather(-1, data["actions"][:, None]).squeeze(-1)
-            loss = F.mse_loss(q_values, target_q)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            gradient_step()
     envs.close()
 
 
