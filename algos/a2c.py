@@ -25,9 +25,11 @@ Eval:   python algos/a2c.py --eval-checkpoint runs/<run_name>/a2c.pt --capture-v
 
 # ---- Imports ----
 import dataclasses
-import importlib
+import glob
 import os
+import pickle
 import random
+import signal
 import sys
 import time
 
@@ -53,7 +55,8 @@ class Args:
     wandb_project_name: str = "single-file-rl"  # Weights & Biases project
     wandb_entity: str | None = None  # Weights & Biases entity (team or user); None uses your default
     capture_video: bool = False  # record the evaluation episodes to videos/{run_name}/
-    save_model: bool = False  # write a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training
+    checkpoint_every: int = 100_000  # steps between saves of the run's full state to runs/{run_name}/{exp_name}.pt
+    resume: str | None = None  # continue the run saved in this checkpoint or run folder where it stopped
     eval_episodes: int = 10  # deterministic evaluation episodes at the end of training (0 skips it)
     eval_checkpoint: str | None = None  # evaluate this checkpoint for eval_episodes episodes instead of training
     hidden_sizes: tuple[int, ...] = (64, 64)  # hidden layer widths of the actor and of the critic
@@ -91,31 +94,22 @@ def fail(message: str):
 
 
 def resolve_env(env_id: str):
-    """Check an env id before training; return it with the env's spaces. `package.module:Name-v0` (gymnasium's
-    syntax) imports the module that registers the env first, as gym.make does, from the current folder too;
-    an id gymnasium 1.x retired (LunarLander-v2) maps to its newest version. Else unknown ids stop with a hint."""
-    module, _, name = env_id.rpartition(":")
-    if module:
-        if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
-            sys.path.append(os.getcwd())
-        try:
-            importlib.import_module(module)
-        except Exception as e:  # the user's module: a failed import is bad input, not a crash
-            fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
-    try:
-        gym.spec(name)
-    except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
-        ns, base, _ = gym.envs.registration.parse_env_id(name)
-        newest = gym.envs.registration.find_highest_version(ns, base)
-        new_id = env_id.removesuffix(name) + gym.envs.registration.get_env_id(ns, base, newest)
-        print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
-        env_id = new_id
-    except gym.error.Error as e:
-        fail(f"unknown env id {env_id!r}: {e}")
+    """Check an env id before training; return it with the env's spaces. gym.make imports the module of a
+    `package.module:Name-v0` id (gymnasium's syntax), from the current folder too; an id gymnasium 1.x retired
+    (LunarLander-v2) maps to its newest version. Else unknown ids stop with a hint."""
+    if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
+        sys.path.append(os.getcwd())
     try:
         probe = gym.make(env_id)
+    except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
+        ns, base, _ = gym.envs.registration.parse_env_id(name := env_id.rpartition(":")[2])
+        newest = gym.envs.registration.get_env_id(ns, base, gym.envs.registration.find_highest_version(ns, base))
+        print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {env_id.removesuffix(name) + newest}")
+        return resolve_env(env_id.removesuffix(name) + newest)
     except gym.error.Error as e:
-        fail(f"cannot create {env_id}: {e}")
+        fail(f"unknown env id {env_id!r}: {e}")
+    except Exception as e:  # the user's module or env failed: bad input, not a crash
+        fail(f"cannot create {env_id}: {type(e).__name__}: {e}")
     probe.close()
     return env_id, probe.observation_space, probe.action_space
 
@@ -194,6 +188,16 @@ def normalize(rms: RunningMeanStd, x: np.ndarray, clip: float = 10.0) -> np.ndar
     return np.clip((x - rms.mean) / np.sqrt(rms.var + 1e-8), -clip, clip).astype(np.float32)
 
 
+class RunningStats(RunningMeanStd):
+    """gymnasium's running mean and variance (Chan et al. 1979), kept in checkpoints as float64 tensors."""
+
+    def state_dict(self) -> dict:
+        return {k: torch.from_numpy(np.array(v, np.float64)) for k, v in vars(self).items()}
+
+    def load_state_dict(self, state: dict):
+        vars(self).update({k: v.numpy() for k, v in state.items()})
+
+
 # ---- Helpers ----
 def compute_gae(rewards, values, terminations, truncations, final_values, next_value, gamma, gae_lambda):
     """GAE(lambda) advantages and lambda-returns of (num_steps, num_envs) arrays. Flags at step t mark
@@ -259,26 +263,85 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
         fail(f"--total-timesteps {args.total_timesteps} is less than one batch (num_envs * num_steps = {batch_size})")
 
 
-def save_checkpoint(path, agent, obs_rms, args, global_step):
-    rms_state = {k: torch.as_tensor(v) for k, v in vars(obs_rms).items()} if obs_rms else None
-    state = dict(agent=agent.state_dict(), obs_rms=rms_state, args=dataclasses.asdict(args), global_step=global_step)
-    torch.save(state, f"{path}.tmp")
-    os.replace(f"{path}.tmp", path)  # atomic: a crash mid-write never leaves a truncated checkpoint
+# ---- Checkpoints ----
+# Flags a resumed run may change (a larger budget extends its schedules); the others define the run.
+RUN_FLAGS = "total_timesteps checkpoint_every resume eval_episodes capture_video torch_threads cuda track".split()
 
 
-def load_checkpoint(path: str):
-    """The env id and the trained policy of a --save-model checkpoint, for --eval-checkpoint."""
+def checkpoint(args: Args, run_name: str, wandb_id, modules: dict, loop: dict, envs, generators) -> dict:
+    """The run's full state: the arguments, each module's state_dict (networks, optimisers, statistics, buffer),
+    the loop's counters and observations, and every random stream. The envs and the numpy and Python streams
+    are pickled: classic-control envs pickle their whole state, Box2D and MuJoCo ones (EzPickle) only their
+    constructor's arguments, so their random stream and MuJoCo's simulation data (MjData) go beside them."""
+    envs_ = [(env, env.unwrapped.np_random, getattr(env.unwrapped, "data", None)) for env in envs.envs]
+    try:
+        envs_ = pickle.dumps(envs_)
+    except Exception:  # an env that does not pickle (a lambda inside, say) restarts its episodes on resume
+        envs_ = pickle.dumps([(None, env.unwrapped.np_random, None) for env in envs.envs])
+    randoms = (envs_, [g.bit_generator.state for g in generators], np.random.get_state(), random.getstate())
+    state = dict(file=os.path.basename(__file__), args=dataclasses.asdict(args), run_name=run_name, wandb_id=wandb_id)
+    state.update({k: None if m is None else m.state_dict() for k, m in modules.items()}, loop=loop)
+    pickled = torch.frombuffer(bytearray(pickle.dumps(randoms)), dtype=torch.uint8)
+    return dict(state, torch_rng=torch.get_rng_state(), pickled=pickled)
+
+
+def save_checkpoint(path: str, state: dict):
+    """Written to disk, then renamed: a crash, SIGKILL or lost machine mid-write leaves the previous one whole."""
+    with open(f"{path}.tmp", "wb") as f:
+        torch.save(state, f)
+        os.fsync(f.fileno())
+    os.replace(f"{path}.tmp", path)
+
+
+def load_checkpoint(path: str) -> dict:
+    """A checkpoint of this file (or the one in the run folder `path`), loaded as weights only: no code runs.
+    A missing, corrupt or foreign one stops with one line."""
+    if os.path.isdir(path):  # a run folder holds one checkpoint, {exp_name}.pt
+        path = (glob.glob(os.path.join(path, "*.pt")) + [os.path.join(path, "*.pt")])[0]
     if not os.path.isfile(path):
         fail(f"no checkpoint at {path}")
-    state = torch.load(path, weights_only=True)
-    env_id, obs_space, action_space = resolve_env(state["args"]["env_id"])
-    agent = Agent(int(np.prod(obs_space.shape)), action_space, tuple(state["args"]["hidden_sizes"]))
-    agent.load_state_dict(state["agent"])
-    obs_rms = None
-    if (saved := state["obs_rms"]) is not None:
-        obs_rms = RunningMeanStd()
-        obs_rms.mean, obs_rms.var = saved["mean"].numpy(), saved["var"].numpy()
-    return env_id, agent, obs_rms
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated, corrupt or not torch's: bad input, not a crash
+        fail(f"cannot read checkpoint {path}: {type(e).__name__} (truncated, corrupt or not a checkpoint)")
+    owner, name = state.get("file") if isinstance(state, dict) else None, os.path.basename(__file__)
+    if owner != name:
+        fail(f"{path} is {f'a checkpoint of {owner}' if owner else 'not a checkpoint of this project'}, not of {name}")
+    return state
+
+
+def resumed_args(args: Args, saved: dict) -> Args:
+    """The saved arguments, with the run flags set in `args`; another value for any other flag stops with one line."""
+    default, saved = Args(), Args(**saved)
+    for k in (field.name for field in dataclasses.fields(Args)):
+        given, was = getattr(args, k), getattr(saved, k)
+        if k not in RUN_FLAGS and given not in (getattr(default, k), was):
+            fail(f"--{k.replace('_', '-')} cannot change on resume: the run has {was}, got {given}")
+    changed = {k: getattr(args, k) for k in RUN_FLAGS if getattr(args, k) != getattr(default, k)}
+    return dataclasses.replace(saved, **changed)
+
+
+def resume(state: dict, modules: dict, envs, generators) -> tuple[dict, bool]:
+    """Load `checkpoint`'s state into the modules, the envs and the random streams; return the loop's state and
+    whether the envs continue exactly. Unpickling runs code: only --resume calls this, on the user's own run.
+    Box2D envs cannot continue exactly: their episodes restart, drawn from their restored random streams."""
+    for k, m in modules.items():
+        if m is not None:
+            m.load_state_dict(state[k])
+    torch.set_rng_state(state["torch_rng"])
+    envs_, states, np_state, py_state = pickle.loads(state["pickled"].numpy().tobytes())
+    for generator, saved in zip(generators, states):
+        generator.bit_generator.state = saved
+    np.random.set_state(np_state)
+    random.setstate(py_state)
+    saved_envs = pickle.loads(envs_)
+    envs.envs = [current if env is None else env for (env, _, _), current in zip(saved_envs, envs.envs)]
+    for env, (_, rng, data) in zip(envs.envs, saved_envs):
+        env.unwrapped.np_random = rng
+        if data is not None:
+            env.unwrapped.data = data
+    lost = [e is None or (d is None and isinstance(e.unwrapped, gym.utils.EzPickle)) for e, _, d in saved_envs]
+    return state["loop"], not any(lost)  # envs whose state is lost restart their episodes
 
 
 # ---- Main ----
@@ -287,11 +350,19 @@ def main(args: Args) -> dict:
     if args.eval_checkpoint is not None:
         if args.eval_episodes <= 0:
             fail(f"--eval-episodes must be positive with --eval-checkpoint, got {args.eval_episodes}")
-        env_id, agent, obs_rms = load_checkpoint(args.eval_checkpoint)
-        run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
-        video_folder = f"videos/{run_name}-eval" if args.capture_video else None
+        state = load_checkpoint(args.eval_checkpoint)
+        saved = Args(**state["args"])
+        env_id, obs_space, action_space = resolve_env(saved.env_id)
+        agent = Agent(int(np.prod(obs_space.shape)), action_space, saved.hidden_sizes)
+        agent.load_state_dict(state["agent"])
+        obs_rms = None if state["obs_rms"] is None else RunningStats()
+        if obs_rms is not None:
+            obs_rms.load_state_dict(state["obs_rms"])
+        video_folder = f"videos/{state['run_name']}-eval" if args.capture_video else None
         returns = evaluate(agent, obs_rms, env_id, args.eval_episodes, args.seed, video_folder)
         return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
+    state = load_checkpoint(args.resume) if args.resume else None
+    args = resumed_args(args, state["args"]) if state else args
     env_id, obs_space, action_space = resolve_env(args.env_id)
     args = dataclasses.replace(args, env_id=env_id)
     box = int(isinstance(action_space, gym.spaces.Box))
@@ -299,13 +370,16 @@ def main(args: Args) -> dict:
     check_args(args, obs_space, action_space)
     batch_size = args.num_envs * args.num_steps
     num_iterations = args.total_timesteps // batch_size
-    run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    run_name = state["run_name"] if state else f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    checkpoint_path, wandb_id = f"runs/{run_name}/{args.exp_name}.pt", state and state["wandb_id"]
     if args.track:
         import wandb  # imported only when tracking: it is slow to import
 
         settings = dict(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args))
-        wandb.init(**settings, sync_tensorboard=True, save_code=True)  # the TensorBoard scalars, and this file
-    writer = SummaryWriter(f"runs/{run_name}")
+        # The TensorBoard scalars and this file; a resumed run continues its W&B run.
+        wandb_id = wandb.init(**settings, id=wandb_id, resume="allow", sync_tensorboard=True, save_code=True).id
+    # A resumed run hides the events logged after its checkpoint, so the step axis has no duplicates.
+    writer = SummaryWriter(f"runs/{run_name}", purge_step=state and state["loop"]["global_step"] + 1)
     table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
     writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
 
@@ -323,8 +397,10 @@ def main(args: Args) -> dict:
     obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
     agent = Agent(obs_dim, action_space, args.hidden_sizes).to(device)
     optimizer = torch.optim.RMSprop(agent.parameters(), lr=args.learning_rate, alpha=0.99, eps=1e-5, foreach=True)
-    obs_rms = RunningMeanStd(shape=(obs_dim,)) if args.norm_obs else None
-    return_rms, discounted_return = (RunningMeanStd() if args.norm_reward else None), np.zeros(args.num_envs)
+    obs_rms = RunningStats(shape=(obs_dim,)) if args.norm_obs else None
+    return_rms, discounted_return = (RunningStats() if args.norm_reward else None), np.zeros(args.num_envs)
+    # What a checkpoint holds beside the loop's state and the random streams: everything with a state_dict.
+    modules = dict(agent=agent, optimizer=optimizer, obs_rms=obs_rms, return_rms=return_rms)
 
     shape = (args.num_steps, args.num_envs)
     obs = torch.zeros(shape + (obs_dim,), device=device)
@@ -338,12 +414,22 @@ def main(args: Args) -> dict:
             obs_rms.update(raw)
         return torch.as_tensor(normalize(obs_rms, raw), device=device)
 
-    global_step, episodes, updates, recent_returns = 0, 0, 0, []
-    start_time = last_print = time.time()
+    global_step, iteration, updates, episodes, recent_returns = 0, 0, 0, 0, []
     next_obs, _ = envs.reset(seed=args.seed)
     envs.action_space.seed(args.seed)
+    generators = [envs.action_space.np_random]
     next_obs = prepare(next_obs, update=True)
-    for iteration in range(1, num_iterations + 1):
+    if state:
+        loop, exact = resume(state, modules, envs, generators)
+        global_step, iteration, updates, episodes, recent_returns, next_obs, return_sum = loop.values()
+        next_obs, discounted_return = next_obs.to(device), return_sum.numpy()
+        next_obs = next_obs if exact else prepare(envs.reset()[0], update=True)
+        print(f"resumed {run_name} at step {global_step}" + ("" if exact else ", its episodes restarted"))
+    stop, handlers = [], {}  # the first SIGINT or SIGTERM stops cleanly after this iteration; a second at once
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handlers[sig] = signal.signal(sig, lambda signum, _: os._exit(128 + signum) if stop else stop.append(signum))
+    start_time, start_step, start_iteration, last_print = time.time(), global_step, iteration, 0.0
+    for iteration in range(start_iteration + 1, num_iterations + 1):
         if args.anneal_lr:
             optimizer.param_groups[0]["lr"] = (1.0 - (iteration - 1.0) / num_iterations) * args.learning_rate
 
@@ -407,7 +493,7 @@ def main(args: Args) -> dict:
         optimizer.step()
         updates += 1
 
-        sps = int(global_step / (time.time() - start_time))
+        sps = int((global_step - start_step) / (time.time() - start_time))
         # Metrics about every 1000 steps: logging every update costs ~15%.
         if iteration % max(1, 1000 // batch_size) == 0 or iteration == num_iterations:
             var_y = b_returns.var().item()
@@ -427,13 +513,18 @@ def main(args: Args) -> dict:
             recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"
             line = f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  ETA {eta:.1f} min"
             print(line, flush=True)
+        if stop or iteration == num_iterations or global_step % args.checkpoint_every < batch_size:
+            loop = dict(global_step=global_step, iteration=iteration, updates=updates, episodes=episodes)
+            loop.update(train_returns=recent_returns, obs=next_obs, return_sum=torch.from_numpy(discounted_return))
+            save_checkpoint(checkpoint_path, checkpoint(args, run_name, wandb_id, modules, loop, envs, generators))
+        if stop:
+            break
 
     envs.close()
-    if args.save_model:
-        save_checkpoint(f"runs/{run_name}/{args.exp_name}.pt", agent, obs_rms, args, global_step)
-        print(f"model saved to runs/{run_name}/{args.exp_name}.pt")
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
     eval_returns = []
-    if args.eval_episodes > 0:
+    if args.eval_episodes > 0 and not stop:
         video_folder = f"videos/{run_name}" if args.capture_video else None
         eval_returns = evaluate(
             agent, obs_rms, args.env_id, args.eval_episodes, args.seed + 10_000, video_folder, writer, global_step
@@ -441,17 +532,13 @@ def main(args: Args) -> dict:
     writer.close()
     if args.track:
         wandb.finish()
-    return {
-        "run_name": run_name,
-        "args": args,
-        "global_step": global_step,
-        "iterations": num_iterations,
-        "updates": updates,
-        "episodes": episodes,
-        "train_returns": recent_returns,
-        "eval_returns": eval_returns,
-        "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None,
-    }
+    if stop:  # one line, and the exit status a shell gives a process the signal ended: 130 or 143
+        command = f"python {os.path.relpath(__file__)} --resume runs/{run_name}"
+        print(f"{signal.Signals(stop[0]).name}: stopped at step {global_step}; resume with {command}", file=sys.stderr)
+        raise SystemExit(128 + stop[0])
+    print(f"checkpoint saved to {checkpoint_path}")
+    eval_mean_return = float(np.mean(eval_returns)) if eval_returns else None
+    return dict(loop, run_name=run_name, args=args, eval_returns=eval_returns, eval_mean_return=eval_mean_return)
 
 
 if __name__ == "__main__":

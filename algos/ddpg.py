@@ -22,9 +22,11 @@ Eval:   python algos/ddpg.py --eval-checkpoint runs/<run_name>/ddpg.pt --capture
 # ---- Imports ----
 import copy
 import dataclasses
-import importlib
+import glob
 import os
+import pickle
 import random
+import signal
 import sys
 import time
 
@@ -50,7 +52,8 @@ class Args:
     wandb_project_name: str = "single-file-rl"  # Weights & Biases project
     wandb_entity: str | None = None  # Weights & Biases entity (team or user); None uses your default
     capture_video: bool = False  # record the evaluation episodes to videos/{run_name}/
-    save_model: bool = False  # write a checkpoint to runs/{run_name}/{exp_name}.pt at the end of training
+    checkpoint_every: int = 20_000  # steps between saves of the run's full state to runs/{run_name}/{exp_name}.pt
+    resume: str | None = None  # continue the run saved in this checkpoint or run folder where it stopped
     eval_episodes: int = 10  # deterministic evaluation episodes at the end of training (0 skips it)
     eval_checkpoint: str | None = None  # evaluate this checkpoint for eval_episodes episodes instead of training
     hidden_sizes: tuple[int, ...] = (256, 256)  # hidden layer widths of the actor and of the critic
@@ -75,31 +78,22 @@ def fail(message: str):
 
 
 def resolve_env(env_id: str):
-    """Check an env id before training; return it with the env's spaces. `package.module:Name-v0` (gymnasium's
-    syntax) imports the module that registers the env first, as gym.make does, from the current folder too;
-    an id gymnasium 1.x retired (LunarLander-v2) maps to its newest version. Else unknown ids stop with a hint."""
-    module, _, name = env_id.rpartition(":")
-    if module:
-        if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
-            sys.path.append(os.getcwd())
-        try:
-            importlib.import_module(module)
-        except Exception as e:  # the user's module: a failed import is bad input, not a crash
-            fail(f"cannot import {module!r} for --env-id {env_id}: {type(e).__name__}: {e}")
-    try:
-        gym.spec(name)
-    except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
-        ns, base, _ = gym.envs.registration.parse_env_id(name)
-        newest = gym.envs.registration.find_highest_version(ns, base)
-        new_id = env_id.removesuffix(name) + gym.envs.registration.get_env_id(ns, base, newest)
-        print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {new_id}")
-        env_id = new_id
-    except gym.error.Error as e:
-        fail(f"unknown env id {env_id!r}: {e}")
+    """Check an env id before training; return it with the env's spaces. gym.make imports the module of a
+    `package.module:Name-v0` id (gymnasium's syntax), from the current folder too; an id gymnasium 1.x retired
+    (LunarLander-v2) maps to its newest version. Else unknown ids stop with a hint."""
+    if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
+        sys.path.append(os.getcwd())
     try:
         probe = gym.make(env_id)
+    except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
+        ns, base, _ = gym.envs.registration.parse_env_id(name := env_id.rpartition(":")[2])
+        newest = gym.envs.registration.get_env_id(ns, base, gym.envs.registration.find_highest_version(ns, base))
+        print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {env_id.removesuffix(name) + newest}")
+        return resolve_env(env_id.removesuffix(name) + newest)
     except gym.error.Error as e:
-        fail(f"cannot create {env_id}: {e}")
+        fail(f"unknown env id {env_id!r}: {e}")
+    except Exception as e:  # the user's module or env failed: bad input, not a crash
+        fail(f"cannot create {env_id}: {type(e).__name__}: {e}")
     probe.close()
     return env_id, probe.observation_space, probe.action_space
 
@@ -153,6 +147,8 @@ class Actor(nn.Module):
 class ReplayBuffer:
     """A ring buffer of transitions in numpy arrays, sampled uniformly with its own seeded generator."""
 
+    FIELDS = ("obs", "next_obs", "actions", "rewards", "terminations")
+
     def __init__(self, capacity: int, obs_dim: int, action_shape: tuple, action_dtype, seed: int):
         self.obs = np.zeros((capacity, obs_dim), np.float32)
         self.next_obs = np.zeros((capacity, obs_dim), np.float32)
@@ -170,10 +166,16 @@ class ReplayBuffer:
 
     def sample(self, batch_size: int, device: torch.device) -> dict:
         idx = self.rng.integers(0, self.size, batch_size)
-        return {
-            k: torch.as_tensor(getattr(self, k)[idx], device=device)
-            for k in ("obs", "next_obs", "actions", "rewards", "terminations")
-        }
+        return {k: torch.as_tensor(getattr(self, k)[idx], device=device) for k in self.FIELDS}
+
+    def state_dict(self) -> dict:  # the filled part only: a checkpoint early in a run stays small
+        filled = {k: torch.from_numpy(getattr(self, k)[: self.size]) for k in self.FIELDS}
+        return dict(filled, pos=self.pos, size=self.size)
+
+    def load_state_dict(self, state: dict):
+        self.pos, self.size = state["pos"], state["size"]
+        for k in self.FIELDS:
+            getattr(self, k)[: self.size] = state[k].numpy()
 
 
 # ---- Helpers ----
@@ -242,21 +244,85 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
         fail(f"--total-timesteps {args.total_timesteps} must exceed --learning-starts {args.learning_starts}")
 
 
-def save_checkpoint(path, actor, qf1, args, global_step):
-    state = dict(actor=actor.state_dict(), qf1=qf1.state_dict(), args=dataclasses.asdict(args), global_step=global_step)
-    torch.save(state, f"{path}.tmp")
-    os.replace(f"{path}.tmp", path)  # atomic: a crash mid-write never leaves a truncated checkpoint
+# ---- Checkpoints ----
+# Flags a resumed run may change (a larger budget extends its schedules); the others define the run.
+RUN_FLAGS = "total_timesteps checkpoint_every resume eval_episodes capture_video torch_threads cuda track".split()
 
 
-def load_checkpoint(path: str):
-    """The env id and the trained policy of a --save-model checkpoint, for --eval-checkpoint."""
+def checkpoint(args: Args, run_name: str, wandb_id, modules: dict, loop: dict, envs, generators) -> dict:
+    """The run's full state: the arguments, each module's state_dict (networks, optimisers, statistics, buffer),
+    the loop's counters and observations, and every random stream. The envs and the numpy and Python streams
+    are pickled: classic-control envs pickle their whole state, Box2D and MuJoCo ones (EzPickle) only their
+    constructor's arguments, so their random stream and MuJoCo's simulation data (MjData) go beside them."""
+    envs_ = [(env, env.unwrapped.np_random, getattr(env.unwrapped, "data", None)) for env in envs.envs]
+    try:
+        envs_ = pickle.dumps(envs_)
+    except Exception:  # an env that does not pickle (a lambda inside, say) restarts its episodes on resume
+        envs_ = pickle.dumps([(None, env.unwrapped.np_random, None) for env in envs.envs])
+    randoms = (envs_, [g.bit_generator.state for g in generators], np.random.get_state(), random.getstate())
+    state = dict(file=os.path.basename(__file__), args=dataclasses.asdict(args), run_name=run_name, wandb_id=wandb_id)
+    state.update({k: None if m is None else m.state_dict() for k, m in modules.items()}, loop=loop)
+    pickled = torch.frombuffer(bytearray(pickle.dumps(randoms)), dtype=torch.uint8)
+    return dict(state, torch_rng=torch.get_rng_state(), pickled=pickled)
+
+
+def save_checkpoint(path: str, state: dict):
+    """Written to disk, then renamed: a crash, SIGKILL or lost machine mid-write leaves the previous one whole."""
+    with open(f"{path}.tmp", "wb") as f:
+        torch.save(state, f)
+        os.fsync(f.fileno())
+    os.replace(f"{path}.tmp", path)
+
+
+def load_checkpoint(path: str) -> dict:
+    """A checkpoint of this file (or the one in the run folder `path`), loaded as weights only: no code runs.
+    A missing, corrupt or foreign one stops with one line."""
+    if os.path.isdir(path):  # a run folder holds one checkpoint, {exp_name}.pt
+        path = (glob.glob(os.path.join(path, "*.pt")) + [os.path.join(path, "*.pt")])[0]
     if not os.path.isfile(path):
         fail(f"no checkpoint at {path}")
-    state = torch.load(path, weights_only=True)
-    env_id, obs_space, action_space = resolve_env(state["args"]["env_id"])
-    actor = Actor(int(np.prod(obs_space.shape)), action_space, tuple(state["args"]["hidden_sizes"]))
-    actor.load_state_dict(state["actor"])
-    return env_id, actor
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated, corrupt or not torch's: bad input, not a crash
+        fail(f"cannot read checkpoint {path}: {type(e).__name__} (truncated, corrupt or not a checkpoint)")
+    owner, name = state.get("file") if isinstance(state, dict) else None, os.path.basename(__file__)
+    if owner != name:
+        fail(f"{path} is {f'a checkpoint of {owner}' if owner else 'not a checkpoint of this project'}, not of {name}")
+    return state
+
+
+def resumed_args(args: Args, saved: dict) -> Args:
+    """The saved arguments, with the run flags set in `args`; another value for any other flag stops with one line."""
+    default, saved = Args(), Args(**saved)
+    for k in (field.name for field in dataclasses.fields(Args)):
+        given, was = getattr(args, k), getattr(saved, k)
+        if k not in RUN_FLAGS and given not in (getattr(default, k), was):
+            fail(f"--{k.replace('_', '-')} cannot change on resume: the run has {was}, got {given}")
+    changed = {k: getattr(args, k) for k in RUN_FLAGS if getattr(args, k) != getattr(default, k)}
+    return dataclasses.replace(saved, **changed)
+
+
+def resume(state: dict, modules: dict, envs, generators) -> tuple[dict, bool]:
+    """Load `checkpoint`'s state into the modules, the envs and the random streams; return the loop's state and
+    whether the envs continue exactly. Unpickling runs code: only --resume calls this, on the user's own run.
+    Box2D envs cannot continue exactly: their episodes restart, drawn from their restored random streams."""
+    for k, m in modules.items():
+        if m is not None:
+            m.load_state_dict(state[k])
+    torch.set_rng_state(state["torch_rng"])
+    envs_, states, np_state, py_state = pickle.loads(state["pickled"].numpy().tobytes())
+    for generator, saved in zip(generators, states):
+        generator.bit_generator.state = saved
+    np.random.set_state(np_state)
+    random.setstate(py_state)
+    saved_envs = pickle.loads(envs_)
+    envs.envs = [current if env is None else env for (env, _, _), current in zip(saved_envs, envs.envs)]
+    for env, (_, rng, data) in zip(envs.envs, saved_envs):
+        env.unwrapped.np_random = rng
+        if data is not None:
+            env.unwrapped.data = data
+    lost = [e is None or (d is None and isinstance(e.unwrapped, gym.utils.EzPickle)) for e, _, d in saved_envs]
+    return state["loop"], not any(lost)  # envs whose state is lost restart their episodes
 
 
 # ---- Main ----
@@ -265,22 +331,30 @@ def main(args: Args) -> dict:
     if args.eval_checkpoint is not None:
         if args.eval_episodes <= 0:
             fail(f"--eval-episodes must be positive with --eval-checkpoint, got {args.eval_episodes}")
-        env_id, actor = load_checkpoint(args.eval_checkpoint)
-        run_name = os.path.basename(os.path.dirname(os.path.abspath(args.eval_checkpoint)))
-        video_folder = f"videos/{run_name}-eval" if args.capture_video else None
+        state = load_checkpoint(args.eval_checkpoint)
+        saved = Args(**state["args"])
+        env_id, obs_space, action_space = resolve_env(saved.env_id)
+        actor = Actor(int(np.prod(obs_space.shape)), action_space, saved.hidden_sizes)
+        actor.load_state_dict(state["actor"])
+        video_folder = f"videos/{state['run_name']}-eval" if args.capture_video else None
         returns = evaluate(actor, env_id, args.eval_episodes, args.seed, video_folder)
         return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
+    state = load_checkpoint(args.resume) if args.resume else None
+    args = resumed_args(args, state["args"]) if state else args
     env_id, obs_space, action_space = resolve_env(args.env_id)
     args = dataclasses.replace(args, env_id=env_id)
     check_args(args, obs_space, action_space)
     num_iterations = args.total_timesteps // args.num_envs
-    run_name = f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    run_name = state["run_name"] if state else f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+    checkpoint_path, wandb_id = f"runs/{run_name}/{args.exp_name}.pt", state and state["wandb_id"]
     if args.track:
         import wandb  # imported only when tracking: it is slow to import
 
         settings = dict(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args))
-        wandb.init(**settings, sync_tensorboard=True, save_code=True)  # the TensorBoard scalars, and this file
-    writer = SummaryWriter(f"runs/{run_name}")
+        # The TensorBoard scalars and this file; a resumed run continues its W&B run.
+        wandb_id = wandb.init(**settings, id=wandb_id, resume="allow", sync_tensorboard=True, save_code=True).id
+    # A resumed run hides the events logged after its checkpoint, so the step axis has no duplicates.
+    writer = SummaryWriter(f"runs/{run_name}", purge_step=state and state["loop"]["global_step"] + 1)
     table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
     writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
 
@@ -305,13 +379,25 @@ def main(args: Args) -> dict:
     target_actor, qf1_target = copy.deepcopy(actor), copy.deepcopy(qf1)
     actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.policy_lr, fused=True)
     q_optimizer = torch.optim.Adam(qf1.parameters(), lr=args.q_lr, fused=True)
-    rb = ReplayBuffer(min(args.buffer_size, args.total_timesteps), obs_dim, action_space.shape, np.float32, buffer_seed)
+    rb = ReplayBuffer(args.buffer_size, obs_dim, action_space.shape, np.float32, buffer_seed)
+    # What a checkpoint holds beside the loop's state and the random streams: everything with a state_dict.
+    modules = dict(actor=actor, qf1=qf1, target_actor=target_actor, qf1_target=qf1_target)
+    modules.update(actor_optimizer=actor_optimizer, q_optimizer=q_optimizer, rb=rb)
 
-    global_step, episodes, q_updates, actor_updates, recent_returns = 0, 0, 0, 0, []
-    start_time = last_print = time.time()
+    global_step, iteration, q_updates, actor_updates, episodes, recent_returns = 0, 0, 0, 0, 0, []
     obs, _ = envs.reset(seed=env_seed)
     envs.action_space.seed(action_seed)
-    for iteration in range(1, num_iterations + 1):
+    generators = [envs.action_space.np_random, rb.rng]
+    if state:
+        loop, exact = resume(state, modules, envs, generators)
+        global_step, iteration, q_updates, actor_updates, episodes, recent_returns, obs = loop.values()
+        obs = obs.numpy() if exact else envs.reset()[0]
+        print(f"resumed {run_name} at step {global_step}" + ("" if exact else ", its episodes restarted"))
+    stop, handlers = [], {}  # the first SIGINT or SIGTERM stops cleanly after this step; a second at once
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handlers[sig] = signal.signal(sig, lambda signum, _: os._exit(128 + signum) if stop else stop.append(signum))
+    start_time, start_step, start_iteration, last_print = time.time(), global_step, iteration, 0.0
+    for iteration in range(start_iteration + 1, num_iterations + 1):
         global_step += args.num_envs
         if global_step <= args.learning_starts:
             actions = envs.action_space.sample()
@@ -358,9 +444,8 @@ def main(args: Args) -> dict:
                 soft_update(qf1_target, qf1, args.tau)
 
             if q_updates % 100 == 0:
-                sps = int(global_step / (time.time() - start_time))
                 metrics = {
-                    "charts/SPS": sps,
+                    "charts/SPS": int((global_step - start_step) / (time.time() - start_time)),
                     "losses/qf1_loss": qf1_loss.item(),
                     "losses/q_values": qf1_a_values.mean().item(),
                 }
@@ -369,19 +454,23 @@ def main(args: Args) -> dict:
                 for tag, value in metrics.items():
                     writer.add_scalar(tag, value, global_step)
         if time.time() - last_print > 5.0 or iteration == num_iterations:
-            last_print = time.time()
-            sps = int(global_step / (last_print - start_time))
+            last_print, sps = time.time(), int((global_step - start_step) / (time.time() - start_time))
             eta = (args.total_timesteps - global_step) / max(sps, 1) / 60
             recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"
             line = f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  ETA {eta:.1f} min"
             print(line, flush=True)
+        if stop or iteration == num_iterations or global_step % args.checkpoint_every < args.num_envs:
+            loop = dict(global_step=global_step, iteration=iteration, q_updates=q_updates, actor_updates=actor_updates)
+            loop.update(episodes=episodes, train_returns=recent_returns, obs=torch.from_numpy(obs))
+            save_checkpoint(checkpoint_path, checkpoint(args, run_name, wandb_id, modules, loop, envs, generators))
+        if stop:
+            break
 
     envs.close()
-    if args.save_model:
-        save_checkpoint(f"runs/{run_name}/{args.exp_name}.pt", actor, qf1, args, global_step)
-        print(f"model saved to runs/{run_name}/{args.exp_name}.pt")
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
     eval_returns = []
-    if args.eval_episodes > 0:
+    if args.eval_episodes > 0 and not stop:
         video_folder = f"videos/{run_name}" if args.capture_video else None
         eval_returns = evaluate(
             actor, args.env_id, args.eval_episodes, args.seed + 10_000, video_folder, writer, global_step
@@ -389,18 +478,13 @@ def main(args: Args) -> dict:
     writer.close()
     if args.track:
         wandb.finish()
-    return {
-        "run_name": run_name,
-        "args": args,
-        "global_step": global_step,
-        "iterations": num_iterations,
-        "q_updates": q_updates,
-        "actor_updates": actor_updates,
-        "episodes": episodes,
-        "train_returns": recent_returns,
-        "eval_returns": eval_returns,
-        "eval_mean_return": float(np.mean(eval_returns)) if eval_returns else None,
-    }
+    if stop:  # one line, and the exit status a shell gives a process the signal ended: 130 or 143
+        command = f"python {os.path.relpath(__file__)} --resume runs/{run_name}"
+        print(f"{signal.Signals(stop[0]).name}: stopped at step {global_step}; resume with {command}", file=sys.stderr)
+        raise SystemExit(128 + stop[0])
+    print(f"checkpoint saved to {checkpoint_path}")
+    eval_mean_return = float(np.mean(eval_returns)) if eval_returns else None
+    return dict(loop, run_name=run_name, args=args, eval_returns=eval_returns, eval_mean_return=eval_mean_return)
 
 
 if __name__ == "__main__":

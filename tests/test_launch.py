@@ -50,7 +50,7 @@ def records(log_dir):
 
 
 def test_jobs_spread_over_both_nodes_and_every_file_comes_back(cluster, tmp_path):
-    ppo = f"{PPO} --total-timesteps 2048 --save-model --eval-episodes 2"
+    ppo = f"{PPO} --total-timesteps 2048 --eval-episodes 2"
     proc = launch(cluster.address, tmp_path, "--seeds", "1", "2", "--command", ppo, "--command", TD3)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     done = records(tmp_path / "logs")
@@ -70,7 +70,7 @@ def test_jobs_spread_over_both_nodes_and_every_file_comes_back(cluster, tmp_path
 
 def test_a_failing_command_fails_the_sweep_and_is_named(cluster, tmp_path):
     bad = "python algos/ppo_clip.py --env-id NoSuchEnv-v0"
-    td3 = f"{TD3} --save-model"
+    td3 = f"{TD3}"
     (tmp_path / "threads.py").write_text("import os\nprint('OMP_NUM_THREADS', os.environ.get('OMP_NUM_THREADS'))\n")
     probe = f"python {tmp_path / 'threads.py'} --env-id Probe-v0"
     commands = ["--command", bad, "--command", td3, "--command", probe]

@@ -285,7 +285,7 @@ def test_buffer_stores_true_final_obs_and_termination_only(algo, ending, monkeyp
 @pytest.mark.parametrize("algo", OFF_POLICY)
 def test_smoke_train_save_and_evaluate_checkpoint(algo):
     module = load_algo(algo)
-    out = module.main(module.Args(env_id=SMOKE_ENV[algo], save_model=True, eval_episodes=2, **SMOKE[algo]))
+    out = module.main(module.Args(env_id=SMOKE_ENV[algo], eval_episodes=2, **SMOKE[algo]))
     a = out["args"]
     assert out["global_step"] == a.total_timesteps
     learning_steps = a.total_timesteps - a.learning_starts
@@ -301,7 +301,7 @@ def test_smoke_train_save_and_evaluate_checkpoint(algo):
     path = f"runs/{out['run_name']}/{algo}.pt"
     assert os.path.isfile(path) and not os.path.exists(path + ".tmp")
     state = torch.load(path, weights_only=True)
-    assert state["args"]["env_id"] == a.env_id and state["global_step"] == out["global_step"]
+    assert state["args"]["env_id"] == a.env_id and state["loop"]["global_step"] == out["global_step"]
     evaluated = module.main(module.Args(eval_checkpoint=path, eval_episodes=2, seed=a.seed + 10_000))
     assert evaluated["eval_returns"] == pytest.approx(out["eval_returns"])
 

@@ -229,7 +229,6 @@ def fitted_values(module, algo, env_id, observations):
             total_timesteps=16_000,
             gamma=0.9,
             gae_lambda=0.95,
-            save_model=True,
             eval_episodes=0,
             **VALUE_FIT[algo],
         )
@@ -293,7 +292,6 @@ def test_policy_moves_toward_the_better_action(algo):
         num_envs=4,
         num_steps=32,
         total_timesteps=30 * 128,
-        save_model=True,
         eval_episodes=0,
         **UPHILL[algo],
     )
@@ -336,24 +334,20 @@ def expected_updates(algo, args, iterations):
 @pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1", "LunarLander-v2"])
 def test_smoke_train_save_and_evaluate_checkpoint(algo, env_id):
     module = load_algo(algo)
-    out = module.main(
-        module.Args(env_id=env_id, total_timesteps=1024, save_model=True, eval_episodes=2, **SMOKE[algo][env_id])
-    )
+    out = module.main(module.Args(env_id=env_id, total_timesteps=1024, eval_episodes=2, **SMOKE[algo][env_id]))
     a = out["args"]
     batch = a.num_envs * a.num_steps
-    assert out["iterations"] == 1024 // batch >= 4
-    assert out["global_step"] == out["iterations"] * batch
+    assert out["iteration"] == 1024 // batch >= 4
+    assert out["global_step"] == out["iteration"] * batch
     if algo == "trpo":
-        assert 1 <= out["updates"] <= out["iterations"]
+        assert 1 <= out["updates"] <= out["iteration"]
     else:
-        assert out["updates"] == expected_updates(algo, a, out["iterations"])
-    if algo in ("vpg", "trpo"):
-        assert out["value_updates"] == out["iterations"] * a.vf_iters
+        assert out["updates"] == expected_updates(algo, a, out["iteration"])
     assert out["episodes"] > 0 and len(out["eval_returns"]) == 2
     path = f"runs/{out['run_name']}/{algo}.pt"
     assert os.path.isfile(path) and not os.path.exists(path + ".tmp")
     state = torch.load(path, weights_only=True)
-    assert state["args"]["env_id"] == a.env_id and state["global_step"] == out["global_step"]
+    assert state["args"]["env_id"] == a.env_id and state["loop"]["global_step"] == out["global_step"]
     assert (state["obs_rms"] is not None) == (env_id == "Pendulum-v1")
     evaluated = module.main(module.Args(eval_checkpoint=path, eval_episodes=2, seed=a.seed + 10_000))
     # Same weights, same frozen normalisation, same seeds: the checkpoint reproduces the final evaluation.
@@ -392,7 +386,7 @@ def test_event_file_holds_documented_tags(algo):
     acc.Reload()
     assert TAGS | ALGO_TAGS[algo] <= set(acc.Tags()["scalars"])
     assert len(acc.Scalars("eval/episodic_return")) == 2
-    batch, n = out["args"].num_envs * out["args"].num_steps, out["iterations"]
+    batch, n = out["args"].num_envs * out["args"].num_steps, out["iteration"]
     # Per-update metrics after every update; a2c's small updates log about once per 1000 steps and the last.
     every = max(1, 1000 // batch) if algo == "a2c" else 1
     logged = [batch * i for i in range(1, n + 1) if i % every == 0 or i == n]

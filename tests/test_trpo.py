@@ -172,7 +172,6 @@ def test_entropy_bonus_reaches_the_update():
                 total_timesteps=512,
                 vf_iters=1,
                 eval_episodes=0,
-                save_model=True,
                 ent_coef=ent_coef,
             )
         )

@@ -33,7 +33,7 @@ def test_trains_and_evaluates_a_module_env_id(algo, tmp_path):
     env_name, flags = CASES[algo]
     forget("my_envs", ["UserCorridor-v0", "UserPoint-v0"])
     module = load_algo(algo)
-    out = module.main(module.Args(env_id=f"my_envs:{env_name}", save_model=True, eval_episodes=2, **flags))
+    out = module.main(module.Args(env_id=f"my_envs:{env_name}", eval_episodes=2, **flags))
     assert out["global_step"] > 0 and len(out["eval_returns"]) == 2
     assert out["args"].env_id == f"my_envs:{env_name}"
     forget("my_envs", ["UserCorridor-v0", "UserPoint-v0"])
@@ -59,7 +59,6 @@ def test_command_line_trains_and_evaluates_a_module_env_id(tmp_path):
         "100",
         "--hidden-sizes",
         "16",
-        "--save-model",
         "--eval-episodes",
         "1",
     ]
@@ -85,11 +84,11 @@ def test_bad_module_env_ids_stop_with_one_line(algo, tmp_path):
     for env_id, message in [
         (
             "no_such_module:UserPoint-v0",
-            "cannot import 'no_such_module' for --env-id no_such_module:UserPoint-v0: ModuleNotFoundError",
+            "cannot create no_such_module:UserPoint-v0: ModuleNotFoundError: No module named 'no_such_module'",
         ),
         (
             "broken_envs:UserPoint-v0",
-            "cannot import 'broken_envs' for --env-id broken_envs:UserPoint-v0: RuntimeError: boom",
+            "cannot create broken_envs:UserPoint-v0: RuntimeError: boom",
         ),
         (
             "my_envs:UserPont-v0",
