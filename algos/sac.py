@@ -82,9 +82,8 @@ def fail(message: str):
 
 
 def resolve_env(env_id: str):
-    """Check an env id before training; return it with the env's spaces. gym.make imports the module of a
-    `package.module:Name-v0` id (gymnasium's syntax), from the current folder too; an id gymnasium 1.x retired
-    (LunarLander-v2) maps to its newest version. Else unknown ids stop with a hint."""
+    """The env id checked before training, with the env's spaces. gym.make imports the module of a `module:Name-v0`
+    id, from the current folder too; ids gymnasium 1.x retired (LunarLander-v2) map to their newest version."""
     if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
         sys.path.append(os.getcwd())
     try:
@@ -264,7 +263,7 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
     if not np.all(np.isfinite(action_space.low) & np.isfinite(action_space.high)):
         fail(f"{args.env_id} has unbounded actions {action_space}; {name} needs finite bounds")
     rules = [  # (what the value must be, the test, the flags it applies to)
-        ("positive", lambda v: v > 0, "total_timesteps num_envs buffer_size batch_size"),
+        ("positive", lambda v: v > 0, "total_timesteps num_envs buffer_size batch_size checkpoint_every"),
         ("positive", lambda v: v > 0, "policy_lr q_lr policy_frequency target_network_frequency"),
         ("non-negative", lambda v: v >= 0, "learning_starts alpha eval_episodes"),
         ("in [0, 1]", lambda v: 0 <= v <= 1, "gamma tau"),
@@ -287,11 +286,11 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
 RUN_FLAGS = "total_timesteps checkpoint_every resume eval_episodes capture_video torch_threads cuda track".split()
 
 
-def checkpoint(args: Args, run_name: str, wandb_id, modules: dict, loop: dict, envs, generators) -> dict:
-    """The run's full state: the arguments, each module's state_dict (networks, optimisers, statistics, buffer),
-    the loop's counters and observations, and every random stream. The envs and the numpy and Python streams
-    are pickled: classic-control envs pickle their whole state, Box2D and MuJoCo ones (EzPickle) only their
-    constructor's arguments, so their random stream and MuJoCo's simulation data (MjData) go beside them."""
+def save_checkpoint(path: str, args: Args, run_name: str, wandb_id, modules: dict, loop: dict, envs, generators):
+    """The run's full state: each module's state_dict, the loop's counters and observations, every random stream.
+    The envs and the numpy and Python streams are pickled: classic-control envs pickle their whole state, Box2D
+    and MuJoCo ones (EzPickle) their constructor's arguments, so their RNG and MuJoCo's MjData go beside them.
+    Written to disk, then renamed: a crash or SIGKILL mid-write leaves the previous checkpoint whole."""
     envs_ = [(env, env.unwrapped.np_random, getattr(env.unwrapped, "data", None)) for env in envs.envs]
     try:
         envs_ = pickle.dumps(envs_)
@@ -301,20 +300,16 @@ def checkpoint(args: Args, run_name: str, wandb_id, modules: dict, loop: dict, e
     state = dict(file=os.path.basename(__file__), args=dataclasses.asdict(args), run_name=run_name, wandb_id=wandb_id)
     state.update({k: None if m is None else m.state_dict() for k, m in modules.items()}, loop=loop)
     pickled = torch.frombuffer(bytearray(pickle.dumps(randoms)), dtype=torch.uint8)
-    return dict(state, torch_rng=torch.get_rng_state(), pickled=pickled)
-
-
-def save_checkpoint(path: str, state: dict):
-    """Written to disk, then renamed: a crash, SIGKILL or lost machine mid-write leaves the previous one whole."""
     with open(f"{path}.tmp", "wb") as f:
-        torch.save(state, f)
+        torch.save(dict(state, torch_rng=torch.get_rng_state(), pickled=pickled), f)
         os.fsync(f.fileno())
     os.replace(f"{path}.tmp", path)
 
 
-def load_checkpoint(path: str) -> dict:
-    """A checkpoint of this file (or the one in the run folder `path`), loaded as weights only: no code runs.
-    A missing, corrupt or foreign one stops with one line."""
+def load_checkpoint(path: str, args: Args | None = None) -> tuple[dict, Args]:
+    """A checkpoint of this file (or the one in the run folder `path`), loaded as weights only, and its arguments
+    with the run flags set in `args`. A missing, corrupt or foreign checkpoint stops with one line, as does a
+    flag in `args` that would change the run (one not at its default nor at the run's value)."""
     if os.path.isdir(path):  # a run folder holds one checkpoint, {exp_name}.pt
         path = (glob.glob(os.path.join(path, "*.pt")) + [os.path.join(path, "*.pt")])[0]
     if not os.path.isfile(path):
@@ -326,24 +321,18 @@ def load_checkpoint(path: str) -> dict:
     owner, name = state.get("file") if isinstance(state, dict) else None, os.path.basename(__file__)
     if owner != name:
         fail(f"{path} is {f'a checkpoint of {owner}' if owner else 'not a checkpoint of this project'}, not of {name}")
-    return state
-
-
-def resumed_args(args: Args, saved: dict) -> Args:
-    """The saved arguments, with the run flags set in `args`; another value for any other flag stops with one line."""
-    default, saved = Args(), Args(**saved)
-    for k in (field.name for field in dataclasses.fields(Args)):
+    default, saved = Args(), Args(**state["args"])
+    for k in (field.name for field in dataclasses.fields(Args) if args is not None and field.name not in RUN_FLAGS):
         given, was = getattr(args, k), getattr(saved, k)
-        if k not in RUN_FLAGS and given not in (getattr(default, k), was):
+        if given not in (getattr(default, k), was):
             fail(f"--{k.replace('_', '-')} cannot change on resume: the run has {was}, got {given}")
-    changed = {k: getattr(args, k) for k in RUN_FLAGS if getattr(args, k) != getattr(default, k)}
-    return dataclasses.replace(saved, **changed)
+    changed = {k: getattr(args, k) for k in RUN_FLAGS if args is not None and getattr(args, k) != getattr(default, k)}
+    return state, dataclasses.replace(saved, **changed)
 
 
 def resume(state: dict, modules: dict, envs, generators) -> tuple[dict, bool]:
-    """Load `checkpoint`'s state into the modules, the envs and the random streams; return the loop's state and
-    whether the envs continue exactly. Unpickling runs code: only --resume calls this, on the user's own run.
-    Box2D envs cannot continue exactly: their episodes restart, drawn from their restored random streams."""
+    """Load a checkpoint into the modules, envs and random streams (unpickling runs code: only --resume calls
+    this, on the user's own run); return the loop's state and whether the envs continue exactly."""
     for k, m in modules.items():
         if m is not None:
             m.load_state_dict(state[k])
@@ -360,7 +349,7 @@ def resume(state: dict, modules: dict, envs, generators) -> tuple[dict, bool]:
         if data is not None:
             env.unwrapped.data = data
     lost = [e is None or (d is None and isinstance(e.unwrapped, gym.utils.EzPickle)) for e, _, d in saved_envs]
-    return state["loop"], not any(lost)  # envs whose state is lost restart their episodes
+    return state["loop"], not any(lost)  # envs whose state is lost (Box2D) restart their episodes
 
 
 # ---- Main ----
@@ -369,16 +358,14 @@ def main(args: Args) -> dict:
     if args.eval_checkpoint is not None:
         if args.eval_episodes <= 0:
             fail(f"--eval-episodes must be positive with --eval-checkpoint, got {args.eval_episodes}")
-        state = load_checkpoint(args.eval_checkpoint)
-        saved = Args(**state["args"])
+        state, saved = load_checkpoint(args.eval_checkpoint)
         env_id, obs_space, action_space = resolve_env(saved.env_id)
         actor = Actor(int(np.prod(obs_space.shape)), action_space, saved.hidden_sizes)
         actor.load_state_dict(state["actor"])
         video_folder = f"videos/{state['run_name']}-eval" if args.capture_video else None
         returns = evaluate(actor, env_id, args.eval_episodes, args.seed, video_folder)
         return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
-    state = load_checkpoint(args.resume) if args.resume else None
-    args = resumed_args(args, state["args"]) if state else args
+    state, args = load_checkpoint(args.resume, args) if args.resume else (None, args)
     env_id, obs_space, action_space = resolve_env(args.env_id)
     args = dataclasses.replace(args, env_id=env_id)
     check_args(args, obs_space, action_space)
@@ -519,19 +506,14 @@ def main(args: Args) -> dict:
         if stop or iteration == num_iterations or global_step % args.checkpoint_every < args.num_envs:
             loop = dict(global_step=global_step, iteration=iteration, q_updates=q_updates, actor_updates=actor_updates)
             loop.update(episodes=episodes, train_returns=recent_returns, obs=torch.from_numpy(obs), log_alpha=log_alpha)
-            save_checkpoint(checkpoint_path, checkpoint(args, run_name, wandb_id, modules, loop, envs, generators))
+            save_checkpoint(checkpoint_path, args, run_name, wandb_id, modules, loop, envs, generators)
         if stop:
             break
 
     envs.close()
-    for sig, handler in handlers.items():
-        signal.signal(sig, handler)
-    eval_returns = []
-    if args.eval_episodes > 0 and not stop:
-        video_folder = f"videos/{run_name}" if args.capture_video else None
-        eval_returns = evaluate(
-            actor, args.env_id, args.eval_episodes, args.seed + 10_000, video_folder, writer, global_step
-        )
+    video_folder = f"videos/{run_name}" if args.capture_video else None
+    eval_args = (args.env_id, args.eval_episodes, args.seed + 10_000, video_folder, writer, global_step)
+    eval_returns = evaluate(actor, *eval_args) if args.eval_episodes > 0 and not stop else []
     writer.close()
     if args.track:
         wandb.finish()
@@ -539,6 +521,8 @@ def main(args: Args) -> dict:
         command = f"python {os.path.relpath(__file__)} --resume runs/{run_name}"
         print(f"{signal.Signals(stop[0]).name}: stopped at step {global_step}; resume with {command}", file=sys.stderr)
         raise SystemExit(128 + stop[0])
+    for sig, handler in handlers.items():  # a stopping run keeps its handlers: a second Ctrl-C exits at once
+        signal.signal(sig, handler)
     print(f"checkpoint saved to {checkpoint_path}")
     eval_mean_return = float(np.mean(eval_returns)) if eval_returns else None
     return dict(loop, run_name=run_name, args=args, eval_returns=eval_returns, eval_mean_return=eval_mean_return)

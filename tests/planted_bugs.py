@@ -19,6 +19,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # (name, file, snippet, planted replacement, test selection for pytest)
+RESUMED = "tests/test_resume.py::test_stopped_and_resumed_run_equals_uninterrupted_run"
 # fmt: off
 BUGS = [
     ("trpo step without the square root", "trpo",
@@ -168,6 +169,47 @@ BUGS = [
      'self.register_buffer("action_bias", (high + low) / 2.0)',
      'self.register_buffer("action_bias", torch.zeros_like(low))',
      "tests/test_off_policy.py::test_actions_respect_asymmetric_bounds -k sac"),
+    ("resume leaves the optimisers fresh", "ppo_clip",
+     "        if m is not None:\n            m.load_state_dict(state[k])",
+     "        if m is not None and \"optimizer\" not in k:\n            m.load_state_dict(state[k])",
+     RESUMED + "[ppo_clip-CartPole-v1-300]"),
+    ("resume leaves torch's random stream as seeded", "ppo_clip",
+     '    torch.set_rng_state(state["torch_rng"])', "    pass",
+     RESUMED + "[ppo_clip-CartPole-v1-300]"),
+    ("resume leaves the action space's and the buffer's random streams as seeded", "td3",
+     "        generator.bit_generator.state = saved", "        pass",
+     RESUMED + "[td3-Pendulum-v1-200] " + RESUMED + "[td3-Pendulum-v1-700]"),
+    ("resume loses the replay buffer's position", "td3",
+     'self.pos, self.size = state["pos"], state["size"]', 'self.pos, self.size = 0, state["size"]',
+     RESUMED + "[td3-Pendulum-v1-700]"),
+    ("resume loses the normalisation statistics", "ppo_clip",
+     "        vars(self).update({k: v.numpy() for k, v in state.items()})", "        pass",
+     RESUMED + "[ppo_clip-Pendulum-v1-300]"),
+    ("resume restarts the step counter", "td3",
+     "global_step, iteration, q_updates, actor_updates, episodes, recent_returns, obs = loop.values()",
+     "global_step, iteration, q_updates, actor_updates, episodes, recent_returns, obs = loop.values()\n"
+     "        global_step = 0",
+     RESUMED + "[td3-Pendulum-v1-700]"),
+    ("resume restarts the envs' episodes", "vpg",
+     "    envs.envs = [current if env is None else env for (env, _, _), current in zip(saved_envs, envs.envs)]",
+     "    pass", RESUMED + "[vpg-CartPole-v1-300]"),
+    ("resume drops MuJoCo's simulation state", "td3",
+     "            env.unwrapped.data = data", "            pass", RESUMED + "[td3-HalfCheetah-v5-1100]"),
+    ("trpo resumes with its policy weights laid out apart", "trpo",
+     "        nn.utils.vector_to_parameters(nn.utils.parameters_to_vector(policy_params).detach(), policy_params)",
+     "        pass", RESUMED + "[trpo-Pendulum-v1-300]"),
+    ("checkpoint written in place, not renamed", "td3",
+     '    with open(f"{path}.tmp", "wb") as f:\n'
+     "        torch.save(dict(state, torch_rng=torch.get_rng_state(), pickled=pickled), f)\n"
+     "        os.fsync(f.fileno())\n"
+     '    os.replace(f"{path}.tmp", path)',
+     '    with open(path, "wb") as f:\n'
+     "        torch.save(dict(state, torch_rng=torch.get_rng_state(), pickled=pickled), f)\n"
+     "        os.fsync(f.fileno())\n",
+     "tests/test_resume.py::test_sigkill_while_writing_leaves_the_previous_checkpoint"),
+    ("resumed run shows the events after its checkpoint twice", "td3",
+     'purge_step=state and state["loop"]["global_step"] + 1', "purge_step=None",
+     "tests/test_resume.py::test_resume_from_an_older_checkpoint_hides_the_events_after_it"),
 ]
 # fmt: on
 
