@@ -78,13 +78,10 @@ class Args:
 
 
 # Defaults that depend on the action space, (Discrete, Box); --help shows them as [Discrete, Box].
-DEFAULTS = {
-    "num_envs": (8, 16),
-    "ent_coef": (0.0, 0.01),
-    "norm_obs": (False, True),
-    "norm_reward": (False, True),
-    "clip_action": (False, True),
-}
+# fmt: off
+DEFAULTS = dict(num_envs=(8, 16), ent_coef=(0.0, 0.01), norm_obs=(False, True),
+                norm_reward=(False, True), clip_action=(False, True))
+# fmt: on
 
 
 # ---- Environment ----

@@ -52,7 +52,7 @@ class Args:
     wandb_project_name: str = "single-file-rl"  # Weights & Biases project
     wandb_entity: str | None = None  # Weights & Biases entity (team or user); None uses your default
     capture_video: bool = False  # record the evaluation episodes to videos/{run_name}/
-    checkpoint_every: int = 20_000  # steps between saves of the run's full state to runs/{run_name}/{exp_name}.pt
+    checkpoint_every: int = 10_000  # steps between saves of the run's full state to runs/{run_name}/{exp_name}.pt
     resume: str | None = None  # continue the run saved in this checkpoint or run folder where it stopped
     eval_episodes: int = 10  # deterministic evaluation episodes at the end of training (0 skips it)
     eval_checkpoint: str | None = None  # evaluate this checkpoint for eval_episodes episodes instead of training

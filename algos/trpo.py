@@ -79,11 +79,7 @@ class Args:
 
 
 # Defaults that depend on the action space, (Discrete, Box); --help shows them as [Discrete, Box].
-DEFAULTS = {
-    "norm_obs": (False, True),
-    "norm_reward": (False, True),
-    "clip_action": (False, True),
-}
+DEFAULTS = dict(norm_obs=(False, True), norm_reward=(False, True), clip_action=(False, True))
 
 
 # ---- Environment ----

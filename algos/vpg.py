@@ -66,12 +66,7 @@ class Args:
 
 
 # Defaults that depend on the action space, (Discrete, Box); --help shows them as [Discrete, Box].
-DEFAULTS = {
-    "policy_lr": (3e-3, 3e-4),
-    "norm_obs": (False, True),
-    "norm_reward": (False, True),
-    "clip_action": (False, True),
-}
+DEFAULTS = dict(policy_lr=(3e-3, 3e-4), norm_obs=(False, True), norm_reward=(False, True), clip_action=(False, True))
 
 
 # ---- Environment ----
