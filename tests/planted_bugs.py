@@ -207,6 +207,12 @@ BUGS = [
      "        torch.save(dict(state, torch_rng=torch.get_rng_state(), pickled=pickled), f)\n"
      "        os.fsync(f.fileno())\n",
      "tests/test_resume.py::test_sigkill_while_writing_leaves_the_previous_checkpoint"),
+    ("SIGINT left to Python's default handler", "ppo_clip",
+     "        handlers[sig] = signal.signal(sig, lambda signum, _: os._exit(128 + signum) if stop else "
+     "stop.append(signum))",
+     "        handlers[sig] = signal.getsignal(sig)",
+     "tests/test_resume.py::test_second_ctrl_c_exits_at_once_without_traceback "
+     "tests/test_resume.py::test_signal_stops_cleanly_and_resume_finishes"),
     ("resumed run shows the events after its checkpoint twice", "td3",
      'purge_step=state and state["loop"]["global_step"] + 1', "purge_step=None",
      "tests/test_resume.py::test_resume_from_an_older_checkpoint_hides_the_events_after_it"),
