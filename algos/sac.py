@@ -93,9 +93,7 @@ def resolve_env(env_id: str):
         newest = gym.envs.registration.get_env_id(ns, base, gym.envs.registration.find_highest_version(ns, base))
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {env_id.removesuffix(name) + newest}")
         return resolve_env(env_id.removesuffix(name) + newest)
-    except gym.error.Error as e:
-        fail(f"unknown env id {env_id!r}: {e}")
-    except Exception as e:  # the user's module or env failed: bad input, not a crash
+    except Exception as e:  # an unknown id, or the user's module or env failed: bad input, not a crash
         fail(f"cannot create {env_id}: {type(e).__name__}: {e}")
     probe.close()
     return env_id, probe.observation_space, probe.action_space
@@ -172,35 +170,29 @@ class Actor(nn.Module):
 class ReplayBuffer:
     """A ring buffer of transitions in numpy arrays, sampled uniformly with its own seeded generator."""
 
-    FIELDS = ("obs", "next_obs", "actions", "rewards", "terminations")
-
     def __init__(self, capacity: int, obs_dim: int, action_shape: tuple, action_dtype, seed: int):
-        self.obs = np.zeros((capacity, obs_dim), np.float32)
-        self.next_obs = np.zeros((capacity, obs_dim), np.float32)
-        self.actions = np.zeros((capacity,) + action_shape, action_dtype)
-        self.rewards = np.zeros(capacity, np.float32)
-        self.terminations = np.zeros(capacity, np.float32)
-        self.capacity, self.pos, self.size = capacity, 0, 0
-        self.rng = np.random.default_rng(seed)
+        self.data = {k: np.zeros((capacity, obs_dim), np.float32) for k in ("obs", "next_obs")}
+        self.data.update(actions=np.zeros((capacity,) + action_shape, action_dtype))
+        self.data.update(rewards=np.zeros(capacity, np.float32), terminations=np.zeros(capacity, np.float32))
+        self.capacity, self.pos, self.size, self.rng = capacity, 0, 0, np.random.default_rng(seed)
 
     def add(self, obs, next_obs, actions, rewards, terminations):
-        for i in range(len(obs)):
-            self.obs[self.pos], self.next_obs[self.pos], self.actions[self.pos] = obs[i], next_obs[i], actions[i]
-            self.rewards[self.pos], self.terminations[self.pos] = rewards[i], terminations[i]
-            self.pos, self.size = (self.pos + 1) % self.capacity, min(self.size + 1, self.capacity)
+        idx = (self.pos + np.arange(len(obs))) % self.capacity  # one row per env, wrapping around
+        for k, rows in zip(self.data, (obs, next_obs, actions, rewards, terminations)):
+            self.data[k][idx] = rows
+        self.pos, self.size = (self.pos + len(obs)) % self.capacity, min(self.size + len(obs), self.capacity)
 
     def sample(self, batch_size: int, device: torch.device) -> dict:
         idx = self.rng.integers(0, self.size, batch_size)
-        return {k: torch.as_tensor(getattr(self, k)[idx], device=device) for k in self.FIELDS}
+        return {k: torch.as_tensor(v[idx], device=device) for k, v in self.data.items()}
 
     def state_dict(self) -> dict:  # the filled part only: a checkpoint early in a run stays small
-        filled = {k: torch.from_numpy(getattr(self, k)[: self.size]) for k in self.FIELDS}
-        return dict(filled, pos=self.pos, size=self.size)
+        return dict({k: torch.from_numpy(v[: self.size]) for k, v in self.data.items()}, pos=self.pos, size=self.size)
 
     def load_state_dict(self, state: dict):
         self.pos, self.size = state["pos"], state["size"]
-        for k in self.FIELDS:
-            getattr(self, k)[: self.size] = state[k].numpy()
+        for k, v in self.data.items():
+            v[: self.size] = state[k].numpy()
 
 
 # ---- Helpers ----
@@ -484,19 +476,16 @@ def main(args: Args) -> dict:
                 soft_update(qf2_target, qf2, args.tau)
 
             if q_updates % 100 == 0:
-                metrics = {
-                    "charts/SPS": int((global_step - start_step) / (time.time() - start_time)),
-                    "losses/qf1_loss": qf1_loss.item(),
-                    "losses/qf2_loss": qf2_loss.item(),
-                    "losses/qf_loss": qf_loss.item() / 2.0,
-                    "losses/q_values": qf1_a_values.mean().item(),
-                    "losses/alpha": alpha,
-                    "losses/alpha_loss": alpha_loss.item(),
-                }
+                sps = int((global_step - start_step) / (time.time() - start_time))
+                writer.add_scalar("charts/SPS", sps, global_step)
+                writer.add_scalar("losses/qf1_loss", qf1_loss.item(), global_step)
+                writer.add_scalar("losses/qf2_loss", qf2_loss.item(), global_step)
+                writer.add_scalar("losses/qf_loss", qf_loss.item() / 2.0, global_step)
+                writer.add_scalar("losses/q_values", qf1_a_values.mean().item(), global_step)
+                writer.add_scalar("losses/alpha", alpha, global_step)
+                writer.add_scalar("losses/alpha_loss", alpha_loss.item(), global_step)
                 if actor_updates:  # with a policy delay above 100 the actor may not have stepped yet
-                    metrics["losses/actor_loss"] = actor_loss.item()
-                for tag, value in metrics.items():
-                    writer.add_scalar(tag, value, global_step)
+                    writer.add_scalar("losses/actor_loss", actor_loss.item(), global_step)
         if time.time() - last_print > 5.0 or iteration == num_iterations:
             last_print, sps = time.time(), int((global_step - start_step) / (time.time() - start_time))
             eta = (args.total_timesteps - global_step) / max(sps, 1) / 60

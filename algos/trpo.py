@@ -36,7 +36,6 @@ import torch
 import torch.nn as nn
 import tyro
 from gymnasium.wrappers.utils import RunningMeanStd
-from torch.distributions import Categorical, Normal
 from torch.utils.tensorboard import SummaryWriter
 
 
@@ -100,9 +99,7 @@ def resolve_env(env_id: str):
         newest = gym.envs.registration.get_env_id(ns, base, gym.envs.registration.find_highest_version(ns, base))
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {env_id.removesuffix(name) + newest}")
         return resolve_env(env_id.removesuffix(name) + newest)
-    except gym.error.Error as e:
-        fail(f"unknown env id {env_id!r}: {e}")
-    except Exception as e:  # the user's module or env failed: bad input, not a crash
+    except Exception as e:  # an unknown id, or the user's module or env failed: bad input, not a crash
         fail(f"cannot create {env_id}: {type(e).__name__}: {e}")
     probe.close()
     return env_id, probe.observation_space, probe.action_space
@@ -158,25 +155,25 @@ class Agent(nn.Module):
         mean = self.actor_mean(x)
         return torch.normal(mean, self.actor_logstd.exp().expand_as(mean))
 
-    def evaluate_actions(self, x: torch.Tensor, action: torch.Tensor):
-        """log pi(action|x), the entropy of pi(.|x) and V(x). The categorical and diagonal-Gaussian
-        formulas are written out: torch.distributions' per-call overhead outweighs these small MLPs."""
+    def distribution(self, x: torch.Tensor):
+        """pi(.|x) as log-probabilities (Discrete) or mean and log-std (Box). Log-probs, entropy and the KL are
+        written out from these: torch.distributions' per-call overhead outweighs these small MLPs."""
         if self.discrete:
-            log_probs = torch.log_softmax(self.actor(x), -1)
+            return torch.log_softmax(self.actor(x), -1)
+        mean = self.actor_mean(x)
+        return mean, self.actor_logstd.expand_as(mean)
+
+    def evaluate_actions(self, x: torch.Tensor, action: torch.Tensor):
+        """log pi(action|x), the entropy of pi(.|x) and V(x)."""
+        if self.discrete:
+            log_probs = self.distribution(x)
             logprob = log_probs.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
             entropy = -(log_probs.exp() * log_probs).sum(-1)
         else:  # a diagonal Gaussian factorises: sum the per-dimension terms
-            mean = self.actor_mean(x)
-            log_std = self.actor_logstd.expand_as(mean)
+            mean, log_std = self.distribution(x)
             logprob = (-0.5 * ((action - mean) / log_std.exp()) ** 2 - log_std - 0.5 * np.log(2 * np.pi)).sum(-1)
             entropy = (0.5 + 0.5 * np.log(2 * np.pi) + log_std).sum(-1)
         return logprob, entropy, self.get_value(x)
-
-    def distribution(self, x: torch.Tensor):  # pi(.|x) for torch's KL divergence (the trust region)
-        if self.discrete:
-            return Categorical(logits=self.actor(x))
-        mean = self.actor_mean(x)
-        return Normal(mean, self.actor_logstd.expand_as(mean).exp())
 
     def act_deterministic(self, x: torch.Tensor) -> torch.Tensor:
         return self.actor(x).argmax(-1) if self.discrete else self.actor_mean(x)
@@ -221,8 +218,13 @@ def flat_grad(output, params, **kwargs) -> torch.Tensor:
 
 
 def mean_kl(old_dist, new_dist, discrete: bool) -> torch.Tensor:
-    kl = torch.distributions.kl_divergence(old_dist, new_dist)
-    return (kl if discrete else kl.sum(-1)).mean()
+    """Mean over states of KL(pi_old || pi): sum_a p_old (log p_old - log p) for categoricals; for diagonal
+    Gaussians the sum over dimensions of log(s / s_old) + (s_old^2 + (m_old - m)^2) / (2 s^2) - 1/2."""
+    if discrete:
+        return (old_dist.exp() * (old_dist - new_dist)).sum(-1).mean()
+    (old_mean, old_log_std), (mean, log_std) = old_dist, new_dist
+    var_ratio = ((old_log_std - log_std) * 2).exp()
+    return (log_std - old_log_std + 0.5 * (var_ratio + ((old_mean - mean) / log_std.exp()) ** 2) - 0.5).sum(-1).mean()
 
 
 def fisher_vector_product(agent, params, obs, vector, damping):
@@ -284,6 +286,26 @@ def line_search(loss_and_kl, old_params, full_step, max_kl, backtrack_iters, bac
         if kl <= max_kl and loss < old_loss:
             return new_params, i
     return None, backtrack_iters
+
+
+def trpo_update(agent, params, b_obs, b_actions, b_logprobs, b_advantages, args):
+    """TRPO's policy step (sec. 6): the surrogate's natural gradient by conjugate gradient, scaled to the trust
+    region, then the line search. Returns the loss and entropy before the step, the KL after it, the backtracks."""
+    logprob, entropy, _ = agent.evaluate_actions(b_obs, b_actions)
+    loss = surrogate_loss(logprob, b_logprobs, b_advantages, entropy, args.ent_coef)
+    fvp = functools.partial(fisher_vector_product, agent, params, b_obs, damping=args.cg_damping)
+    full_step = natural_gradient_step(fvp, -flat_grad(loss, params), args.max_kl, args.cg_iters)
+    old_params = nn.utils.parameters_to_vector(params).detach()
+    with torch.no_grad():
+        old_dist = agent.distribution(b_obs)
+    batch = (b_obs, b_actions, b_logprobs, b_advantages, old_dist, args.ent_coef)
+    search = (args.max_kl, args.backtrack_iters, args.backtrack_coeff)
+    loss_and_kl = functools.partial(surrogate_and_kl, agent, params, *batch)
+    new_params, backtracks = line_search(loss_and_kl, old_params, full_step, *search)
+    nn.utils.vector_to_parameters(new_params if new_params is not None else old_params, params)
+    with torch.no_grad():
+        kl = mean_kl(old_dist, agent.distribution(b_obs), agent.discrete)
+    return loss, entropy.mean(), kl, backtracks
 
 
 def evaluate(agent, obs_rms, env_id, episodes, seed, video_folder=None, writer=None, global_step=0):
@@ -446,8 +468,6 @@ def main(args: Args) -> dict:
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
-    # Validating distribution arguments costs ~15% of a small-MLP step and guards nothing here.
-    torch.distributions.Distribution.set_default_validate_args(False)
 
     # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
     # and puts the true last one in infos["final_obs"], so there is no dummy step to mask out.
@@ -545,47 +565,27 @@ def main(args: Args) -> dict:
         if args.norm_adv:
             b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std() + 1e-8)
 
-        # Natural-gradient step on the surrogate.
-        newlogprob, entropy, _ = agent.evaluate_actions(b_obs, b_actions)
-        pg_loss = surrogate_loss(newlogprob, b_logprobs, b_advantages, entropy, args.ent_coef)
-        loss_grad = flat_grad(pg_loss, policy_params)
-        fvp = functools.partial(fisher_vector_product, agent, policy_params, b_obs, damping=args.cg_damping)
-        full_step = natural_gradient_step(fvp, -loss_grad, args.max_kl, args.cg_iters)
-        old_params = nn.utils.parameters_to_vector(policy_params).detach()
-        with torch.no_grad():
-            old_dist = agent.distribution(b_obs)
-        # Backtracking line search on the surrogate, within the trust region.
-        batch = (b_obs, b_actions, b_logprobs, b_advantages, old_dist, args.ent_coef)
-        loss_and_kl = functools.partial(surrogate_and_kl, agent, policy_params, *batch)
-        search = (args.max_kl, args.backtrack_iters, args.backtrack_coeff)
-        new_params, backtrack_iters = line_search(loss_and_kl, old_params, full_step, *search)
-        nn.utils.vector_to_parameters(new_params if new_params is not None else old_params, policy_params)
-        updates += new_params is not None
-        with torch.no_grad():
-            kl = mean_kl(old_dist, agent.distribution(b_obs), agent.discrete)
+        batch = (b_obs, b_actions, b_logprobs, b_advantages)
+        pg_loss, entropy_loss, kl, backtrack_iters = trpo_update(agent, policy_params, *batch, args)
+        updates += backtrack_iters < args.backtrack_iters  # else no step kept the KL bound and improved L
         # Regression of V on the lambda-returns, full batch, with its own optimiser.
         for _ in range(args.vf_iters):
             v_loss = ((agent.get_value(b_obs) - b_returns) ** 2).mean()
             value_optimizer.zero_grad()
             v_loss.backward()
             value_optimizer.step()
-        entropy_loss = entropy.mean()
 
         var_y = b_returns.var().item()
         explained_var = float("nan") if var_y == 0 else 1 - (b_returns - b_values).var().item() / var_y
         sps = int((global_step - start_step) / (time.time() - start_time))
-        metrics = {
-            "charts/learning_rate": value_optimizer.param_groups[0]["lr"],
-            "charts/SPS": sps,
-            "losses/value_loss": v_loss.item(),
-            "losses/policy_loss": pg_loss.item(),
-            "losses/entropy": entropy_loss.item(),
-            "losses/kl": kl.item(),
-            "losses/backtrack_iters": backtrack_iters,
-            "losses/explained_variance": explained_var,
-        }
-        for tag, value in metrics.items():
-            writer.add_scalar(tag, value, global_step)
+        writer.add_scalar("charts/learning_rate", value_optimizer.param_groups[0]["lr"], global_step)
+        writer.add_scalar("charts/SPS", sps, global_step)
+        writer.add_scalar("losses/value_loss", v_loss.item(), global_step)
+        writer.add_scalar("losses/policy_loss", pg_loss.item(), global_step)
+        writer.add_scalar("losses/entropy", entropy_loss.item(), global_step)
+        writer.add_scalar("losses/kl", kl.item(), global_step)
+        writer.add_scalar("losses/backtrack_iters", backtrack_iters, global_step)
+        writer.add_scalar("losses/explained_variance", explained_var, global_step)
         if time.time() - last_print > 5.0 or iteration == num_iterations:
             last_print, eta = time.time(), (args.total_timesteps - global_step) / max(sps, 1) / 60
             recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"

@@ -87,9 +87,7 @@ def resolve_env(env_id: str):
         newest = gym.envs.registration.get_env_id(ns, base, gym.envs.registration.find_highest_version(ns, base))
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {env_id.removesuffix(name) + newest}")
         return resolve_env(env_id.removesuffix(name) + newest)
-    except gym.error.Error as e:
-        fail(f"unknown env id {env_id!r}: {e}")
-    except Exception as e:  # the user's module or env failed: bad input, not a crash
+    except Exception as e:  # an unknown id, or the user's module or env failed: bad input, not a crash
         fail(f"cannot create {env_id}: {type(e).__name__}: {e}")
     probe.close()
     return env_id, probe.observation_space, probe.action_space
@@ -475,17 +473,13 @@ def main(args: Args) -> dict:
         var_y = b_returns.var().item()
         explained_var = float("nan") if var_y == 0 else 1 - (b_returns - b_values).var().item() / var_y
         sps = int((global_step - start_step) / (time.time() - start_time))
-        metrics = {
-            "charts/learning_rate": policy_optimizer.param_groups[0]["lr"],
-            "charts/SPS": sps,
-            "losses/value_loss": v_loss.item(),
-            "losses/policy_loss": pg_loss.item(),
-            "losses/entropy": entropy.mean().item(),
-            "losses/approx_kl": approx_kl.item(),
-            "losses/explained_variance": explained_var,
-        }
-        for tag, value in metrics.items():
-            writer.add_scalar(tag, value, global_step)
+        writer.add_scalar("charts/learning_rate", policy_optimizer.param_groups[0]["lr"], global_step)
+        writer.add_scalar("charts/SPS", sps, global_step)
+        writer.add_scalar("losses/value_loss", v_loss.item(), global_step)
+        writer.add_scalar("losses/policy_loss", pg_loss.item(), global_step)
+        writer.add_scalar("losses/entropy", entropy.mean().item(), global_step)
+        writer.add_scalar("losses/approx_kl", approx_kl.item(), global_step)
+        writer.add_scalar("losses/explained_variance", explained_var, global_step)
         if time.time() - last_print > 5.0 or iteration == num_iterations:
             last_print, eta = time.time(), (args.total_timesteps - global_step) / max(sps, 1) / 60
             recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"

@@ -77,7 +77,7 @@ def test_a_failing_command_fails_the_sweep_and_is_named(cluster, tmp_path):
     proc = launch(cluster.address, tmp_path, "--seeds", "1", "--script-threads", *commands)
     assert proc.returncode == 1
     assert "1 job(s) failed: ppo_clip__NoSuchEnv-v0__1" in proc.stderr
-    assert "error: unknown env id 'NoSuchEnv-v0'" in proc.stdout  # the failed job's last lines
+    assert "error: cannot create NoSuchEnv-v0: NameNotFound" in proc.stdout  # the failed job's last lines
     assert {r["returncode"] for r in records(tmp_path / "logs")} == {0, 1}  # the other jobs finished
     # Ray sets OMP_NUM_THREADS to a task's CPUs (1 here); --script-threads leaves the count to torch
     assert "OMP_NUM_THREADS None" in open(tmp_path / "logs" / "threads__Probe-v0__1.log").read()

@@ -363,6 +363,14 @@ def test_event_file_holds_documented_tags(algo):
 
 
 @pytest.mark.parametrize("algo", OFF_POLICY)
+def test_capture_video_writes_mp4(algo):
+    module = load_algo(algo)
+    out = module.main(module.Args(env_id=SMOKE_ENV[algo], capture_video=True, eval_episodes=1, **SMOKE[algo]))
+    videos = glob.glob(f"videos/{out['run_name']}/*.mp4")
+    assert videos and os.path.getsize(videos[0]) > 0
+
+
+@pytest.mark.parametrize("algo", ["td3"])  # the W&B block is one text in every file (test_on_policy.py)
 def test_track_offline_and_video(algo, tmp_path):
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in SMOKE[algo].items() if k != "hidden_sizes"]
     proc = subprocess.run(
@@ -397,7 +405,7 @@ def test_track_offline_and_video(algo, tmp_path):
 COMMON_BAD = [
     (
         dict(env_id="Pendulm-v1"),
-        "unknown env id 'Pendulm-v1': Environment `Pendulm` doesn't exist. Did you mean: `Pendulum`?",
+        "cannot create Pendulm-v1: NameNotFound: Environment `Pendulm` doesn't exist. Did you mean: `Pendulum`?",
     ),
     (dict(env_id="FrozenLake-v1"), "supports flat Box observations"),
     (dict(total_timesteps=0), "--total-timesteps must be positive"),
@@ -478,7 +486,7 @@ def test_same_seed_same_results(algo):
 def test_file_is_standalone_and_within_budget(algo):
     text = algo_source(algo)
     # The design asks for about 400 lines: see test_on_policy.py's twin. The ceilings keep the files from growing.
-    assert len(text.splitlines()) <= {"dqn": 461, "ddpg": 475, "td3": 494, "sac": 532}[algo]
+    assert len(text.splitlines()) <= {"dqn": 450, "ddpg": 464, "td3": 483, "sac": 521}[algo]
     assert max(len(line) for line in text.splitlines()) <= 120
     assert_standalone(text)
 

@@ -394,7 +394,21 @@ def test_event_file_holds_documented_tags(algo):
     assert len(acc.Scalars("charts/episodic_return")) == out["episodes"]
 
 
-@pytest.mark.parametrize("algo", ON_POLICY)
+def test_tracking_code_is_the_same_in_every_file():
+    """The W&B block is one text in all eight files, so the live tracked runs below (one on-policy file here,
+    one off-policy file in test_off_policy.py, the resumed one in test_resume.py) stand for every file."""
+
+    def block(text):
+        start = text.index("    if args.track:\n")
+        return text[start : text.index(".id\n", start)]
+
+    blocks = {algo: block(algo_source(algo)) for algo in ON_POLICY + ["dqn", "ddpg", "td3", "sac"]}
+    assert len(set(blocks.values())) == 1 and "resume=" in blocks["ppo_clip"]
+    for algo in blocks:
+        assert algo_source(algo).count("wandb.finish()") == 1, algo
+
+
+@pytest.mark.parametrize("algo", ["a2c"])
 def test_track_offline_leaves_wandb_run(algo, tmp_path):
     # In a fresh process, as a user runs it: wandb keeps process-wide settings after its first run.
     flags = [f"--{k.replace('_', '-')}={v}" for k, v in SMOKE[algo]["CartPole-v1"].items()]
@@ -442,9 +456,9 @@ def test_capture_video_writes_mp4(algo):
 COMMON_BAD = [
     (
         dict(env_id="CartPol-v1"),
-        "unknown env id 'CartPol-v1': Environment `CartPol` doesn't exist. Did you mean: `CartPole`?",
+        "cannot create CartPol-v1: NameNotFound: Environment `CartPol` doesn't exist. Did you mean: `CartPole`?",
     ),
-    (dict(env_id="NoSuchEnvAtAll-v0"), "unknown env id 'NoSuchEnvAtAll-v0'"),
+    (dict(env_id="NoSuchEnvAtAll-v0"), "cannot create NoSuchEnvAtAll-v0: NameNotFound"),
     (dict(env_id="FrozenLake-v1"), "supports flat Box observations"),
     (dict(env_id="CartPole-v1", total_timesteps=0), "--total-timesteps must be positive"),
     (dict(env_id="CartPole-v1", num_steps=-5), "--num-steps must be positive"),
@@ -502,7 +516,10 @@ def test_bad_input_on_command_line_is_one_line_and_nonzero(algo):
     )
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) == 1
-    assert proc.stderr.startswith("error: unknown env id 'CartPol-v1'") and "Did you mean: `CartPole`" in proc.stderr
+    assert (
+        proc.stderr.startswith("error: cannot create CartPol-v1: NameNotFound")
+        and "Did you mean: `CartPole`" in proc.stderr
+    )
 
 
 @pytest.mark.parametrize("algo", ON_POLICY)
@@ -529,7 +546,7 @@ def test_file_is_standalone_and_within_budget(algo):
     text = algo_source(algo)
     # The design asks for about 400 lines; about 280 of these are the shared command-line, checkpoint and
     # resume, evaluation and logging code. The ceilings keep the files from growing.
-    assert len(text.splitlines()) <= {"ppo_clip": 556, "vpg": 520, "a2c": 525, "trpo": 620}[algo]
+    assert len(text.splitlines()) <= {"ppo_clip": 550, "vpg": 514, "a2c": 519, "trpo": 620}[algo]
     assert max(len(line) for line in text.splitlines()) <= 120
     assert_standalone(text)
 

@@ -92,7 +92,8 @@ def test_bad_module_env_ids_stop_with_one_line(algo, tmp_path):
         ),
         (
             "my_envs:UserPont-v0",
-            "unknown env id 'my_envs:UserPont-v0': Environment `UserPont` doesn't exist. Did you mean: `UserPoint`?",
+            "cannot create my_envs:UserPont-v0: NameNotFound: Environment `UserPont` doesn't exist. "
+            "Did you mean: `UserPoint`?",
         ),
     ]:
         with pytest.raises(SystemExit) as exc:
