@@ -1,16 +1,27 @@
-"""Run benchmark commands for several seeds as Ray tasks, on this machine or on a Ray cluster.
+"""Run benchmark commands for several seeds as Ray tasks, on this machine or on a Ray cluster, so that
+nothing is lost when a node goes away or the launcher stops.
 
     python benchmark/launch.py --seeds 1 2 3 \\
         --command "python algos/ppo_clip.py --env-id CartPole-v1" --command "python algos/dqn.py --env-id CartPole-v1"
 
 Each (command, seed) pair is one job: a Ray task that reserves `--cpus-per-run` CPUs, runs the command with
 `--seed N` (and `--torch-threads` set to its CPUs, unless the command sets it or `--script-threads` leaves
-each script its default) in a scratch folder of whichever node takes it, then sends back its output and every
-file the run wrote. Back on this machine they land where a local run would put them: `runs/`, `videos/` and
-`wandb/` under the current folder, the output in `{log_dir}/{script}__{env_id}__{seed}.log`, and `{name}.json`
-beside it with the command, the exit status, the start time (Unix seconds) and wall time of the run and the
-node that ran it.
-`benchmark/report.py` reads them as is.
+each script its default) in a scratch folder of whichever node takes it. Files land where a local run would
+put them, under the current folder: `runs/`, `videos/` and `wandb/`, the output in
+`{log_dir}/{script}__{env_id}__{seed}.log`, and `{name}.json` beside it once the job has ended, with the
+command, the exit status, the start time (Unix seconds) and wall time of its last attempt, the node that ran
+it and the step it resumed from. `benchmark/report.py` reads them as is.
+
+The launcher's folder is the record of the sweep; nodes are disposable:
+- Every checkpoint a run writes (`--checkpoint-every`) travels to the launcher as soon as it is on the node's
+  disk, with the run's TensorBoard events, W&B files and output so far; only the latest is kept.
+- A job whose node is lost runs again on another node from the last checkpoint that reached the launcher
+  (`--resume`, same run folder, same W&B run), up to `--retries` times.
+- Ctrl-C or SIGTERM: every running job is asked to stop (its run finishes the step, writes its checkpoint),
+  what they wrote is collected, and the launcher exits 130 or 143.
+- The same command again finishes the sweep: jobs that ended with exit status 0 are reported as done and not
+  run, the others resume from their last checkpoint (or start, if none arrived). `--restart` runs every job
+  from scratch. A job is its command and seed.
 
 - This machine (default): a local Ray instance with `--workers` CPUs (default: all cores), started and
   stopped by the launcher.
@@ -18,17 +29,18 @@ node that ran it.
   with this project and its Python environment installed), then `--address <head>:6379` here (or set
   RAY_ADDRESS). Ray 2.60's `ray start --head` turns on token authentication: copy the head's
   ~/.ray/auth_token to the other machines and set RAY_AUTH_MODE=token for `ray start` and for this script.
-  The code is shipped to the nodes with the tasks; a job whose node is lost runs again on another node.
+  The code is shipped to the nodes with the tasks; no shared file system is needed.
 - Tracked: `--track` adds `--track` to every run and groups the sweep in Weights & Biases through wandb's
-  own environment variables: WANDB_RUN_GROUP (one group per sweep) and WANDB_TAGS (the git commit, with
-  "-dirty" when the tree has uncommitted changes). WANDB_MODE=offline works: the runs come back under
-  `wandb/`, for `wandb sync` later.
+  own environment variables: WANDB_RUN_GROUP (one group per sweep, kept in `{log_dir}/sweep.json` so a
+  finished re-run stays in it) and WANDB_TAGS (the git commit, with "-dirty" when the tree has uncommitted
+  changes). WANDB_MODE=offline works: the runs come back under `wandb/`, for `wandb sync` later.
 
 A failed job prints the last lines of its output and the others go on; the launcher exits non-zero and
-names every failed job. Ctrl-C cancels every job and stops their training processes.
+names every failed job.
 """
 
 import argparse
+import glob
 import io
 import json
 import os
@@ -85,8 +97,36 @@ def death_signal():
     return lambda: prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def run_job(name: str, words: list, threads: int | None, env: dict, events: Queue) -> dict:
-    """A Ray task: run one training command in a scratch folder, return its output and the files it wrote."""
+def pack(folder: str, entries=None, skip=()) -> bytes:
+    """`entries` of `folder` (default: all but `skip`) as a tar.gz, without checkpoints being written (*.tmp)."""
+    files = io.BytesIO()
+    with tarfile.open(fileobj=files, mode="w:gz", dereference=True) as tar:  # wandb links to scratch files
+        for entry in entries or sorted(set(os.listdir(folder)) - set(skip)):
+            tar.add(os.path.join(folder, entry), arcname=entry, filter=lambda m: None if m.name.endswith(".tmp") else m)
+    return files.getvalue()
+
+
+def unpack(blob: bytes, folder: str) -> list:
+    """Extract a pack() into `folder`, each file written beside its place and renamed into it, so a stop
+    mid-way never leaves a half-written checkpoint. Returns the paths written, relative to `folder`."""
+    written = []
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        for member in tar:
+            path = os.path.abspath(os.path.join(folder, member.name))
+            if not member.isfile() or not path.startswith(os.path.abspath(folder) + os.sep):
+                continue  # directories come with their files; nothing lands outside `folder`
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with tar.extractfile(member) as src, open(f"{path}.part", "wb") as dst:
+                dst.write(src.read())
+            os.replace(f"{path}.part", path)
+            written.append(os.path.relpath(path, folder))
+    return written
+
+
+def run_job(name: str, attempt: int, words: list, threads, env: dict, events: Queue, snapshot) -> dict:
+    """A Ray task: run one training command in a scratch folder (first unpacking `snapshot`, the job's last
+    checkpoint, and adding --resume), send each checkpoint it writes to the launcher with the run's files and
+    output so far, and return the rest. Cancelled (the launcher stops), it stops the run cleanly first."""
     code_dir = os.getcwd()  # Ray's copy of the shipped code
     words = [sys.executable if i == 0 and w in ("python", "python3") else w for i, w in enumerate(words)]
     words = [os.path.join(code_dir, w) if os.path.isfile(os.path.join(code_dir, w)) else w for w in words]
@@ -94,38 +134,69 @@ def run_job(name: str, words: list, threads: int | None, env: dict, events: Queu
         words += ["--torch-threads", str(threads)]
     node = ray.get_runtime_context().get_node_id()
     # Fire and forget: a task blocked in ray.get lends its CPU to the next task, which would oversubscribe.
-    events.actor.put_nowait.remote((name, node))
+    events.actor.put_nowait.remote(("started", name, attempt, node))
     with tempfile.TemporaryDirectory(prefix="sfrl-run-") as scratch:
         log_path = os.path.join(scratch, "output.log")
+        if snapshot is not None:
+            checkpoint = next(p for p in unpack(snapshot, scratch) if p.startswith("runs") and p.endswith(".pt"))
+            words += ["--resume", os.path.dirname(checkpoint)]
         child_env = {**os.environ, **env}
         if threads is None and "OMP_NUM_THREADS" not in env:
             child_env.pop("OMP_NUM_THREADS", None)  # Ray's, set to the task's CPUs: leave torch its own default
-        started = time.time()
+
+        def send(kind: str):
+            with open(log_path) as f:
+                output = f.read()
+            events.actor.put_nowait.remote((kind, name, attempt, pack(scratch, skip=["output.log", "videos"]), output))
+
+        started, seen = time.time(), {}
         with open(log_path, "w") as log:
             proc = subprocess.Popen(
                 words, cwd=scratch, stdout=log, stderr=subprocess.STDOUT, env=child_env,
                 start_new_session=True, preexec_fn=death_signal(),
             )  # fmt: skip
             try:
-                returncode = proc.wait()
-            except BaseException:  # cancelled: take the training process down with the task
-                os.killpg(proc.pid, signal.SIGKILL)
+                while proc.poll() is None:
+                    time.sleep(1.0)
+                    stamps = {p: os.stat(p).st_mtime_ns for p in glob.glob(os.path.join(scratch, "runs", "*", "*.pt"))}
+                    if stamps and stamps != seen:  # a new checkpoint, renamed into place whole
+                        seen = stamps
+                        send("checkpoint")
+            except BaseException:  # cancelled: the run finishes its step, writes its checkpoint and exits
+                os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait()
+                send("stopped")
                 raise
         wall = time.time() - started
         with open(log_path) as f:
             output = f.read()
-        os.remove(log_path)
-        files = io.BytesIO()
-        with tarfile.open(fileobj=files, mode="w:gz", dereference=True) as tar:  # wandb links to scratch files
-            for entry in os.listdir(scratch):
-                tar.add(os.path.join(scratch, entry), arcname=entry)
-    result = {"output": output, "returncode": returncode, "wall_seconds": wall, "node": node, "started": started}
-    return {**result, "files": files.getvalue()}
+        files = pack(scratch, skip=["output.log"])
+    result = {"output": output, "returncode": proc.returncode, "wall_seconds": wall, "node": node, "started": started}
+    return {**result, "files": files}
 
 
 def interrupt(signum, frame):
+    interrupt.signum = signum
     raise KeyboardInterrupt  # Ctrl-C, or SIGTERM, even when started in the background with SIGINT ignored
+
+
+def read_json(path: str):
+    if os.path.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    return None
+
+
+def write_json(path: str, record: dict):
+    with open(f"{path}.part", "w") as f:
+        json.dump(record, f)
+    os.replace(f"{path}.part", path)
+
+
+def step_of(checkpoint: str) -> int:
+    import torch  # memory-mapped: reads the loop's counters, not a replay buffer
+
+    return torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)["loop"]["global_step"]
 
 
 def main(argv=None) -> int:
@@ -142,85 +213,189 @@ def main(argv=None) -> int:
         help="leave --torch-threads at each script's default (a user's single run)",
     )
     parser.add_argument("--track", action="store_true", help="track every run in Weights & Biases, as one group")
+    parser.add_argument("--retries", type=int, default=3, help="times a job whose node is lost runs again")
+    parser.add_argument("--restart", action="store_true", help="run every job from scratch, the finished ones too")
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers <= 0:
         parser.error("--workers must be positive")
     if args.cpus_per_run <= 0:
         parser.error("--cpus-per-run must be positive")
+    if args.retries < 0:
+        parser.error("--retries must be non-negative")
     os.makedirs(args.log_dir, exist_ok=True)
 
     env = {k: v for k, v in os.environ.items() if PASSED_ENV.match(k)}
+    group = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     if args.track:
-        env["WANDB_RUN_GROUP"] = f"sweep-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         env["WANDB_TAGS"] = git_tag()
-        print(f"tracking: group {env['WANDB_RUN_GROUP']}, tags {env['WANDB_TAGS']}", flush=True)
-    runtime_env = {"working_dir": ROOT, "excludes": NOT_SHIPPED}
-    if args.address:
-        ray.init(address=args.address, runtime_env=runtime_env, log_to_driver=False, logging_level="ERROR")
-    else:
-        ray.init(
-            address="local", num_cpus=args.workers, runtime_env=runtime_env, log_to_driver=False, logging_level="ERROR"
-        )
-    here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
-    events = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})  # start reports, kept on this node
-    threads = None if args.script_threads else args.cpus_per_run
-    task = ray.remote(run_job).options(num_cpus=args.cpus_per_run, max_retries=3)
-
-    jobs = {}
+    jobs = {}  # name: the job's command, its last checkpoint here, its W&B group, its attempts
     for command in args.command:
         words = shlex.split(command)
         if args.track and "--track" not in words:
             words.append("--track")
         for seed in args.seeds:
-            name = job_name(command, seed)
-            ref = task.remote(name, words + ["--seed", str(seed)], threads, env, events)
-            jobs[ref] = (name, f"{command} --seed {seed}")
+            name, full = job_name(command, seed), f"{command} --seed {seed}"
+            path = os.path.join(args.log_dir, name)
+            record, progress = (
+                (None, None) if args.restart else (read_json(f"{path}.json"), read_json(f"{path}.resume.json"))
+            )
+            if record and record["command"] == full and record["returncode"] == 0:
+                print(f"done {name}: finished earlier (--restart runs it again)", flush=True)
+                continue
+            progress = progress if progress and progress["command"] == full else {}
+            checkpoint = progress.get("checkpoint")
+            jobs[name] = {
+                "command": full, "words": words + ["--seed", str(seed)], "attempt": 0, "node": None,
+                "checkpoint": checkpoint if checkpoint and os.path.isfile(checkpoint) else None,
+                "group": progress.get("group", group), "log": f"{path}.log", "stopped": False, "ended": False,
+            }  # fmt: skip
+    if not jobs:
+        return 0
+    if args.track:
+        print(f"tracking: group {group}, tags {env['WANDB_TAGS']}", flush=True)
+    runtime_env = {"working_dir": ROOT, "excludes": NOT_SHIPPED}
+    common = dict(runtime_env=runtime_env, log_to_driver=False, logging_level="ERROR")
+    if args.address:
+        ray.init(address=args.address, **common)
+    else:
+        ray.init(address="local", num_cpus=args.workers, **common)
+    # The driver prints every cluster error it hears of in full (a lost node: the last 20 lines of its raylet's
+    # log). Worker output is not forwarded (log_to_driver=False), so this printer only carries those; the launcher
+    # names each job a lost node cost in one line instead.
+    if hasattr(ray._private.worker, "print_to_stdstream"):
+        ray._private.worker.print_to_stdstream = lambda data, ignore_prefix: None
+    here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
+    events = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})  # reports, kept on this node
+    threads = None if args.script_threads else args.cpus_per_run
+    # Ray would retry a lost task from its first line; the launcher retries it from its last checkpoint.
+    task = ray.remote(run_job).options(num_cpus=args.cpus_per_run, max_retries=0)
+    running = {}  # Ray reference: job name
+
+    def submit(name: str):
+        job = jobs[name]
+        job.update(attempt=job["attempt"] + 1, node=None)
+        snapshot, job["resumed_from"], job["earlier_output"] = None, None, ""
+        if job["checkpoint"]:  # the output of earlier attempts, which this one continues
+            snapshot, job["resumed_from"] = ray.put(pack(".", [job["checkpoint"]])), step_of(job["checkpoint"])
+            with open(job["log"]) as f:
+                job["earlier_output"] = f.read()
+        write_json(
+            os.path.join(args.log_dir, f"{name}.resume.json"), {k: job[k] for k in ("command", "checkpoint", "group")}
+        )
+        job_env = dict(env, WANDB_RUN_GROUP=job["group"]) if args.track else env
+        running[task.remote(name, job["attempt"], job["words"], threads, job_env, events, snapshot)] = name
+
+    def record(name: str, kind: str, files: bytes, output: str):
+        job = jobs[name]
+        written = unpack(files, ".")
+        checkpoints = [p for p in written if p.startswith("runs" + os.sep) and p.endswith(".pt")]
+        if checkpoints:
+            job["checkpoint"] = checkpoints[0]
+            write_json(
+                os.path.join(args.log_dir, f"{name}.resume.json"),
+                {k: job[k] for k in ("command", "checkpoint", "group")},
+            )
+        with open(f"{job['log']}.part", "w") as f:
+            f.write(job["earlier_output"] + output)
+        os.replace(f"{job['log']}.part", job["log"])
+        job["stopped"] = job["stopped"] or kind == "stopped"
+
+    def drain():
+        while not events.empty():
+            kind, name, attempt, *report = events.get()
+            if attempt != jobs[name]["attempt"]:
+                continue  # from an attempt on a node that was lost
+            if kind == "started":
+                jobs[name]["node"] = report[0]
+                step = jobs[name]["resumed_from"]
+                resumed = f"resumed {name} on node {report[0][:8]} from step {step}"
+                print(resumed if step is not None else f"started {name} on node {report[0][:8]}", flush=True)
+            else:
+                record(name, kind, *report)
+
+    def finish(name: str, result: dict):
+        record(name, "finished", result["files"], result["output"])
+        jobs[name]["ended"] = True
+        keys = ("returncode", "wall_seconds", "node", "started")
+        outcome = {"command": jobs[name]["command"], **{k: result[k] for k in keys}}
+        write_json(os.path.join(args.log_dir, f"{name}.json"), dict(outcome, resumed_from=jobs[name]["resumed_from"]))
+        where = f"on node {result['node'][:8]} in {result['wall_seconds']:.0f} s"
+        if result["returncode"] == 0:
+            evals = EVAL_LINE.findall(result["output"])
+            score = f"eval {evals[-1][0]} +- {evals[-1][1]}" if evals else "no evaluation"
+            print(f"finished {name} {where}: {score}", flush=True)
+        else:
+            tail = "\n".join("    " + line for line in result["output"].splitlines()[-5:])
+            print(f"FAILED {name} {where} (exit {result['returncode']}):\n{tail}", flush=True)
+            failed.append(name)
+
+    def stop(sig) -> int:
+        """Every running job stops cleanly (its run gets SIGTERM and saves its checkpoint) and sends what it wrote;
+        jobs that end meanwhile are recorded; then exit as the signal asks. A second Ctrl-C stops at once."""
+        drain()
+        started = [name for name in running.values() if jobs[name]["node"]]
+        print(f"{sig.name}: stopping {len(started)} running job(s), which save their checkpoints", file=sys.stderr)
+        try:
+            for ref in running:
+                ray.cancel(ref)  # a running task gets KeyboardInterrupt: see run_job
+            deadline = time.time() + 600
+            while running and time.time() < deadline:
+                done, _ = ray.wait(list(running), num_returns=len(running), timeout=0.5)
+                drain()
+                for ref in done:
+                    try:
+                        finish(running[ref], ray.get(ref))
+                    except ray.exceptions.RayError:  # cancelled: its last files came through the queue
+                        pass
+                    running.pop(ref)
+            while time.time() < deadline and not all(jobs[name]["stopped"] or jobs[name]["ended"] for name in started):
+                time.sleep(0.2)  # a task sends its last files just before it ends: let them arrive
+                drain()
+        except KeyboardInterrupt:
+            pass
+        for ref in running:
+            ray.cancel(ref, force=True)
+        ray.shutdown()
+        saved = [name for name in started if jobs[name]["stopped"]]
+        print(
+            f"{sig.name}: {len(saved)} job(s) saved their checkpoints; the same command resumes the sweep",
+            file=sys.stderr,
+        )
+        return 128 + sig
+
+    for name in jobs:
+        submit(name)
     print(f"{len(jobs)} jobs on {int(ray.cluster_resources().get('CPU', 0))} CPUs", flush=True)
 
     failed = []
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     try:
-        while jobs:
-            done, _ = ray.wait(list(jobs), num_returns=1, timeout=1.0)
-            while not events.empty():
-                name, node = events.get()
-                print(f"started {name} on node {node[:8]}", flush=True)
+        while running:
+            done, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
+            drain()
             for ref in done:
-                name, command = jobs.pop(ref)
+                name = running.pop(ref)
+                job = jobs[name]
                 try:
                     result = ray.get(ref)
-                except ray.exceptions.RayError as e:  # the task itself failed, after its retries
+                except ray.exceptions.RayTaskError as e:  # run_job itself raised
                     print(f"FAILED {name}: {type(e).__name__}: {str(e).splitlines()[0]}", flush=True)
                     failed.append(name)
                     continue
-                with tarfile.open(fileobj=io.BytesIO(result["files"])) as tar:
-                    if hasattr(tarfile, "data_filter"):  # Python 3.10.12 and later: no paths outside "."
-                        tar.extractall(".", filter="data")
-                    else:
-                        tar.extractall(".")
-                with open(os.path.join(args.log_dir, f"{name}.log"), "w") as f:
-                    f.write(result["output"])
-                record = {k: result[k] for k in ("returncode", "wall_seconds", "node", "started")}
-                with open(os.path.join(args.log_dir, f"{name}.json"), "w") as f:
-                    json.dump({"command": command, **record}, f)
-                where = f"on node {result['node'][:8]} in {result['wall_seconds']:.0f} s"
-                if result["returncode"] == 0:
-                    evals = EVAL_LINE.findall(result["output"])
-                    score = f"eval {evals[-1][0]} +- {evals[-1][1]}" if evals else "no evaluation"
-                    print(f"finished {name} {where}: {score}", flush=True)
-                else:
-                    tail = "\n".join("    " + line for line in result["output"].splitlines()[-5:])
-                    print(f"FAILED {name} {where} (exit {result['returncode']}):\n{tail}", flush=True)
-                    failed.append(name)
+                except ray.exceptions.RayError as e:  # the node or the worker was lost
+                    where = f"on node {job['node'][:8]} " if job["node"] else ""
+                    if job["attempt"] > args.retries:
+                        print(f"FAILED {name}: lost {where}{job['attempt']} times ({type(e).__name__})", flush=True)
+                        failed.append(name)
+                        continue
+                    since = f"from step {step_of(job['checkpoint'])}" if job["checkpoint"] else "from the start"
+                    print(f"lost {name} {where}({type(e).__name__}): running it again {since}", flush=True)
+                    submit(name)
+                    continue
+                finish(name, result)
     except KeyboardInterrupt:
-        print(f"interrupted: cancelling {len(jobs)} jobs", file=sys.stderr, flush=True)
-        for force in (False, True):  # politely first: the task kills its training process group
-            for ref in jobs:
-                ray.cancel(ref, force=force)
-            ray.wait(list(jobs), num_returns=len(jobs), timeout=3.0)
-        ray.shutdown()
-        return 130
+        return stop(signal.Signals(interrupt.signum))
     ray.shutdown()
     if failed:
         print(f"{len(failed)} job(s) failed: {', '.join(failed)}; see {args.log_dir}/", file=sys.stderr)

@@ -3,10 +3,11 @@
     python tests/planted_bugs.py            # every planted bug
     python tests/planted_bugs.py -k trpo    # those whose name contains "trpo"
 
-For every entry of BUGS: copy algos/ to a temporary folder, replace one snippet of one file (the snippet
-must occur exactly once), run the named tests against the copy (conftest.py reads ALGOS_DIR) and expect
-them to FAIL. The same tests must pass on the unmodified files first. A test that still passes with its
-bug planted guards nothing: the script names it and exits non-zero.
+For every entry of BUGS: copy algos/ and benchmark/ to a temporary folder, replace one snippet of one file
+(an algorithm's name, or a path such as benchmark/launch; the snippet must occur exactly once), run the named
+tests against the copy (conftest.py reads ALGOS_DIR, test_launch.py LAUNCH_PY) and expect them to FAIL. The
+same tests must pass on the unmodified files first. A test that still passes with its bug planted guards
+nothing: the script names it and exits non-zero.
 """
 
 import argparse
@@ -17,6 +18,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IGNORED = shutil.ignore_patterns("logs", "results")
 
 # (name, file, snippet, planted replacement, test selection for pytest)
 RESUMED = "tests/test_resume.py::test_stopped_and_resumed_run_equals_uninterrupted_run"
@@ -220,6 +222,16 @@ BUGS = [
     ("resumed run shows the events after its checkpoint twice", "td3",
      'purge_step=state and state["loop"]["global_step"] + 1', "purge_step=None",
      "tests/test_resume.py::test_resume_from_an_older_checkpoint_hides_the_events_after_it"),
+    ("a job on a lost node runs again from scratch", "benchmark/launch",
+     'snapshot, job["resumed_from"] = ray.put(pack(".", [job["checkpoint"]])), step_of(job["checkpoint"])',
+     'snapshot, job["resumed_from"] = None, None',
+     "tests/test_launch.py::test_a_job_on_a_lost_node_resumes_from_its_last_checkpoint"),
+    ("a stopped launcher leaves its running jobs unsaved", "benchmark/launch",
+     '        os.killpg(proc.pid, signal.SIGTERM)\n', '        os.killpg(proc.pid, signal.SIGKILL)\n',
+     "tests/test_launch.py::test_a_stopped_launcher_collects_its_jobs_and_the_same_command_finishes_the_sweep"),
+    ("a finished job runs again when the sweep is re-run", "benchmark/launch",
+     'and record["returncode"] == 0:', 'and record["returncode"] == 0 and False:',
+     "tests/test_launch.py::test_a_stopped_launcher_collects_its_jobs_and_the_same_command_finishes_the_sweep"),
     ("a resumed DQN run starts a second W&B run", "dqn",
      'id=wandb_id, resume="allow", ', "",
      "tests/test_on_policy.py::test_tracking_code_is_the_same_in_every_file"),
@@ -228,7 +240,8 @@ BUGS = [
 
 
 def run_tests(selection: str, algos_dir: str) -> bool:
-    env = {**os.environ, "ALGOS_DIR": algos_dir}
+    launch = os.path.join(os.path.dirname(algos_dir), "benchmark", "launch.py")
+    env = {**os.environ, "ALGOS_DIR": algos_dir, "LAUNCH_PY": launch}
     cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider", *selection.split()]
     return subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
@@ -243,10 +256,11 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             algos_dir = os.path.join(tmp, "algos")
             shutil.copytree(os.path.join(ROOT, "algos"), algos_dir)
-            path = os.path.join(algos_dir, f"{algo}.py")
+            shutil.copytree(os.path.join(ROOT, "benchmark"), os.path.join(tmp, "benchmark"), ignore=IGNORED)
+            path = os.path.join(tmp, f"{algo}.py") if "/" in algo else os.path.join(algos_dir, f"{algo}.py")
             text = open(path).read()
             if text.count(snippet) != 1:
-                print(f"STALE   {name}: the snippet occurs {text.count(snippet)} times in {algo}.py")
+                print(f"STALE   {name}: the snippet occurs {text.count(snippet)} times in {os.path.basename(path)}")
                 unguarded.append(name)
                 continue
             if not run_tests(selection, algos_dir):

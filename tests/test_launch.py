@@ -5,6 +5,8 @@ tags offline W&B runs. Each cluster is shut down by the fixture or test that sta
 import glob
 import json
 import os
+import re
+import signal
 import struct
 import subprocess
 import sys
@@ -18,8 +20,12 @@ ray_cluster_utils = pytest.importorskip("ray.cluster_utils")
 pytestmark = pytest.mark.xdist_group("ray")  # one worker runs them all: two clusters would share 2 cores
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAUNCH = os.path.join(ROOT, "benchmark", "launch.py")
+# LAUNCH_PY points the tests at a copy (tests/planted_bugs.py plants bugs in such copies).
+LAUNCH = os.environ.get("LAUNCH_PY") or os.path.join(ROOT, "benchmark", "launch.py")
 PPO = "python algos/ppo_clip.py --env-id CartPole-v1 --num-envs 2 --num-steps 256 --num-minibatches 4"
+# Checkpoints every 2048 steps; long enough (24,576 steps) to be stopped or lose its node mid-run.
+LONG_PPO = f"{PPO} --total-timesteps 24576 --checkpoint-every 2048 --eval-episodes 1"
+EVAL = re.compile(r"^eval .*$", re.M)
 TD3 = "python algos/td3.py --env-id Pendulum-v1 --total-timesteps 300 --learning-starts 200 --hidden-sizes 16"
 
 
@@ -85,29 +91,99 @@ def test_a_failing_command_fails_the_sweep_and_is_named(cluster, tmp_path):
     assert torch.load(checkpoint, weights_only=True)["args"]["torch_threads"] is None  # td3.py's own default
 
 
-def test_a_lost_node_loses_no_job(tmp_path):
+def run_uninterrupted(command: str, seed: int, cwd) -> dict:
+    """The job's command run straight, as the launcher would (one torch thread): its final checkpoint and output."""
+    os.makedirs(cwd, exist_ok=True)
+    _, script, *flags = command.split()
+    words = [sys.executable, os.path.join(ROOT, script), *flags, "--seed", str(seed), "--torch-threads", "1"]
+    proc = subprocess.run(words, cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    (path,) = re.findall(r"checkpoint saved to (\S+)", proc.stdout)
+    return {"state": torch.load(os.path.join(cwd, path), weights_only=True), "eval": EVAL.findall(proc.stdout)}
+
+
+def assert_same_as_uninterrupted(tmp_path, name: str, command: str, seed: int):
+    """Final weights, training returns and evaluation of a launched job equal those of a straight run."""
+    script = name.split("__")[0]
+    (checkpoint,) = glob.glob(str(tmp_path / "runs" / f"*__{script}__{seed}__*" / f"{script}.pt"))
+    state = torch.load(checkpoint, weights_only=True)
+    reference = run_uninterrupted(command, seed, tmp_path / "reference")
+    for key in ("agent", "actor"):
+        for k, v in reference["state"].get(key, {}).items():
+            assert torch.equal(state[key][k], v), (key, k)
+    assert state["loop"]["train_returns"] == reference["state"]["loop"]["train_returns"]
+    assert EVAL.findall(open(tmp_path / "logs" / f"{name}.log").read())[-1:] == reference["eval"][-1:]
+
+
+def read_lines(proc) -> list:
+    lines = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    return lines
+
+
+def wait_until(condition, what: str, timeout=180):
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, what
+        time.sleep(0.2)
+
+
+def test_a_job_on_a_lost_node_resumes_from_its_last_checkpoint(tmp_path):
+    """The worker node is removed once a checkpoint of its job has reached the launcher: the job runs again on
+    the head from that checkpoint, and ends exactly as an uninterrupted run would."""
     cluster, second = start_cluster()
     try:
         args = [sys.executable, LAUNCH, "--address", cluster.address, "--log-dir", "logs", "--seeds", "1", "2"]
-        args += ["--command", f"{PPO} --total-timesteps 40000 --eval-episodes 1"]
-        proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        lines = []
-        reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-        reader.start()
-        deadline = time.time() + 120
-        while not any(f"on node {second.node_id[:8]}" in line for line in lines) and time.time() < deadline:
-            time.sleep(0.2)
-        assert time.time() < deadline, "no job started on the second node"
-        time.sleep(2.0)  # the job is training there
+        proc = subprocess.Popen(
+            args + ["--command", LONG_PPO], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        lines = read_lines(proc)
+        on_second = f"on node {second.node_id[:8]}"
+        wait_until(lambda: any(on_second in line for line in lines), "no job started on the second node")
+        (name,) = [line.split()[1] for line in lines if on_second in line]
+        progress = tmp_path / "logs" / f"{name}.resume.json"
+        wait_until(lambda: progress.exists() and json.load(open(progress))["checkpoint"], "no checkpoint arrived")
         cluster.remove_node(second, allow_graceful=False)
         assert proc.wait(timeout=300) == 0, "".join(lines)
-        reader.join(timeout=10)
-        done = records(tmp_path / "logs")
-        assert len(done) == 2 and all(r["returncode"] == 0 for r in done)
-        assert {r["node"] for r in done} == {cluster.head_node.node_id}  # the lost job ran again on the head
-        assert len(glob.glob(str(tmp_path / "runs" / "CartPole-v1__ppo_clip__*"))) == 2
+        output = "".join(lines)
+        (step,) = re.findall(rf"lost {name} {on_second} \(\w+\): running it again from step (\d+)", output)
+        assert int(step) > 0 and f"resumed {name} on node {cluster.head_node.node_id[:8]} from step {step}" in output
+        assert f"resumed CartPole-v1__ppo_clip__{name[-1]}__" in open(tmp_path / "logs" / f"{name}.log").read()
+        assert json.load(open(tmp_path / "logs" / f"{name}.json"))["resumed_from"] == int(step)
+        assert len(output.splitlines()) <= 8, output  # no log flood from Ray
+        assert_same_as_uninterrupted(tmp_path, name, LONG_PPO, int(name[-1]))
     finally:
         cluster.shutdown()
+
+
+def test_a_stopped_launcher_collects_its_jobs_and_the_same_command_finishes_the_sweep(cluster, tmp_path):
+    """SIGTERM with one job finished and one running: exit 143, the running job's checkpoint collected. The same
+    command skips the finished job and resumes the other, which ends as an uninterrupted run, in one W&B run."""
+    env = {**os.environ, "WANDB_MODE": "offline"}
+    env.pop("WANDB_DIR", None)
+    commands = ["--track", "--seeds", "1", "--command", TD3, "--command", LONG_PPO]
+    args = [sys.executable, LAUNCH, "--address", cluster.address, "--log-dir", "logs", *commands]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines = read_lines(proc)
+    progress = tmp_path / "logs" / "ppo_clip__CartPole-v1__1.resume.json"
+    wait_until(lambda: any(line.startswith("finished td3") for line in lines), "td3 did not finish")
+    wait_until(lambda: json.load(open(progress))["checkpoint"], "no checkpoint arrived")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 143
+    assert "SIGTERM: stopping 1 running job(s)" in proc.stderr.read()
+    first = json.load(open(progress))["checkpoint"]
+    stopped_at = torch.load(tmp_path / first, weights_only=True)["loop"]["global_step"]
+    td3_record = open(tmp_path / "logs" / "td3__Pendulum-v1__1.json").read()
+
+    again = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "done td3__Pendulum-v1__1: finished earlier" in again.stdout and "started td3" not in again.stdout
+    assert "resumed ppo_clip__CartPole-v1__1 on node " in again.stdout and f"from step {stopped_at}" in again.stdout
+    assert open(tmp_path / "logs" / "td3__Pendulum-v1__1.json").read() == td3_record
+    assert_same_as_uninterrupted(tmp_path, "ppo_clip__CartPole-v1__1", LONG_PPO, 1)
+    runs = [wandb_run_record(p) for p in glob.glob(str(tmp_path / "wandb" / "offline-run-*" / "run-*.wandb"))]
+    ppo_runs = {(run.run_id, run.run_group) for run in runs if "ppo_clip" in run.display_name}
+    assert len(runs) == 3 and len(ppo_runs) == 1  # td3, then ppo_clip stopped and resumed: one W&B run, one group
 
 
 def wandb_run_record(path):
