@@ -25,6 +25,7 @@ LAUNCH = os.environ.get("LAUNCH_PY") or os.path.join(ROOT, "benchmark", "launch.
 PPO = "python algos/ppo_clip.py --env-id CartPole-v1 --num-envs 2 --num-steps 256 --num-minibatches 4"
 # Checkpoints every 2048 steps; long enough (24,576 steps) to be stopped or lose its node mid-run.
 LONG_PPO = f"{PPO} --total-timesteps 24576 --checkpoint-every 2048 --eval-episodes 1"
+LONGER_PPO = LONG_PPO.replace("24576", "49152")  # outlasts a tracked TD3 job
 EVAL = re.compile(r"^eval .*$", re.M)
 TD3 = "python algos/td3.py --env-id Pendulum-v1 --total-timesteps 300 --learning-starts 200 --hidden-sizes 16"
 
@@ -161,7 +162,7 @@ def test_a_stopped_launcher_collects_its_jobs_and_the_same_command_finishes_the_
     command skips the finished job and resumes the other, which ends as an uninterrupted run, in one W&B run."""
     env = {**os.environ, "WANDB_MODE": "offline"}
     env.pop("WANDB_DIR", None)
-    commands = ["--track", "--seeds", "1", "--command", TD3, "--command", LONG_PPO]
+    commands = ["--track", "--seeds", "1", "--command", TD3, "--command", LONGER_PPO]
     args = [sys.executable, LAUNCH, "--address", cluster.address, "--log-dir", "logs", *commands]
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines = read_lines(proc)
@@ -173,6 +174,9 @@ def test_a_stopped_launcher_collects_its_jobs_and_the_same_command_finishes_the_
     assert "SIGTERM: stopping 1 running job(s)" in proc.stderr.read()
     first = json.load(open(progress))["checkpoint"]
     stopped_at = torch.load(tmp_path / first, weights_only=True)["loop"]["global_step"]
+    # the run itself was stopped (SIGTERM) and saved where it stood; that checkpoint is the one collected
+    log = open(tmp_path / "logs" / "ppo_clip__CartPole-v1__1.log").read()
+    assert f"SIGTERM: stopped at step {stopped_at};" in log, log[-500:]
     td3_record = open(tmp_path / "logs" / "td3__Pendulum-v1__1.json").read()
 
     again = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
@@ -180,7 +184,7 @@ def test_a_stopped_launcher_collects_its_jobs_and_the_same_command_finishes_the_
     assert "done td3__Pendulum-v1__1: finished earlier" in again.stdout and "started td3" not in again.stdout
     assert "resumed ppo_clip__CartPole-v1__1 on node " in again.stdout and f"from step {stopped_at}" in again.stdout
     assert open(tmp_path / "logs" / "td3__Pendulum-v1__1.json").read() == td3_record
-    assert_same_as_uninterrupted(tmp_path, "ppo_clip__CartPole-v1__1", LONG_PPO, 1)
+    assert_same_as_uninterrupted(tmp_path, "ppo_clip__CartPole-v1__1", LONGER_PPO, 1)
     runs = [wandb_run_record(p) for p in glob.glob(str(tmp_path / "wandb" / "offline-run-*" / "run-*.wandb"))]
     ppo_runs = {(run.run_id, run.run_group) for run in runs if "ppo_clip" in run.display_name}
     assert len(runs) == 3 and len(ppo_runs) == 1  # td3, then ppo_clip stopped and resumed: one W&B run, one group
