@@ -10,7 +10,8 @@ each script its default) in a scratch folder of whichever node takes it. Files l
 put them, under the current folder: `runs/`, `videos/` and `wandb/`, the output in
 `{log_dir}/{script}__{env_id}__{seed}.log`, and `{name}.json` beside it once the job has ended, with the
 command, the exit status, the start time (Unix seconds) and wall time of its last attempt, the node that ran
-it and the step it resumed from. `benchmark/report.py` reads them as is.
+it and the step it resumed from (`{name}.resume` keeps, meanwhile, where its latest checkpoint is).
+`benchmark/report.py` reads them as is.
 
 The launcher's folder is the record of the sweep; nodes are disposable:
 - Every checkpoint a run writes (`--checkpoint-every`) travels to the launcher as soon as it is on the node's
@@ -98,11 +99,18 @@ def death_signal():
 
 
 def pack(folder: str, entries=None, skip=()) -> bytes:
-    """`entries` of `folder` (default: all but `skip`) as a tar.gz, without checkpoints being written (*.tmp)."""
+    """`entries` of `folder` (default: all but `skip`) as a tar.gz, without checkpoints being written (*.tmp).
+    The run goes on meanwhile: a file renamed or removed between listing and reading is left out."""
     files = io.BytesIO()
     with tarfile.open(fileobj=files, mode="w:gz", dereference=True) as tar:  # wandb links to scratch files
         for entry in entries or sorted(set(os.listdir(folder)) - set(skip)):
-            tar.add(os.path.join(folder, entry), arcname=entry, filter=lambda m: None if m.name.endswith(".tmp") else m)
+            top = os.path.join(folder, entry)
+            paths = [top] if os.path.isfile(top) else [os.path.join(d, f) for d, _, fs in os.walk(top) for f in fs]
+            for path in sorted(p for p in paths if not p.endswith(".tmp")):
+                try:
+                    tar.add(path, arcname=os.path.relpath(path, folder))
+                except FileNotFoundError:
+                    continue
     return files.getvalue()
 
 
@@ -237,7 +245,7 @@ def main(argv=None) -> int:
             name, full = job_name(command, seed), f"{command} --seed {seed}"
             path = os.path.join(args.log_dir, name)
             record, progress = (
-                (None, None) if args.restart else (read_json(f"{path}.json"), read_json(f"{path}.resume.json"))
+                (None, None) if args.restart else (read_json(f"{path}.json"), read_json(f"{path}.resume"))
             )
             if record and record["command"] == full and record["returncode"] == 0:
                 print(f"done {name}: finished earlier (--restart runs it again)", flush=True)
@@ -280,7 +288,7 @@ def main(argv=None) -> int:
             with open(job["log"]) as f:
                 job["earlier_output"] = f.read()
         write_json(
-            os.path.join(args.log_dir, f"{name}.resume.json"), {k: job[k] for k in ("command", "checkpoint", "group")}
+            os.path.join(args.log_dir, f"{name}.resume"), {k: job[k] for k in ("command", "checkpoint", "group")}
         )
         job_env = dict(env, WANDB_RUN_GROUP=job["group"]) if args.track else env
         running[task.remote(name, job["attempt"], job["words"], threads, job_env, events, snapshot)] = name
@@ -292,7 +300,7 @@ def main(argv=None) -> int:
         if checkpoints:
             job["checkpoint"] = checkpoints[0]
             write_json(
-                os.path.join(args.log_dir, f"{name}.resume.json"),
+                os.path.join(args.log_dir, f"{name}.resume"),
                 {k: job[k] for k in ("command", "checkpoint", "group")},
             )
         with open(f"{job['log']}.part", "w") as f:

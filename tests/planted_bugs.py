@@ -5,9 +5,9 @@
 
 For every entry of BUGS: copy algos/ and benchmark/ to a temporary folder, replace one snippet of one file
 (an algorithm's name, or a path such as benchmark/launch; the snippet must occur exactly once), run the named
-tests against the copy (conftest.py reads ALGOS_DIR, test_launch.py LAUNCH_PY) and expect them to FAIL. The
-same tests must pass on the unmodified files first. A test that still passes with its bug planted guards
-nothing: the script names it and exits non-zero.
+tests against the copy (conftest.py reads ALGOS_DIR, test_launch.py LAUNCH_PY, test_tune.py TUNE_PY) and
+expect them to FAIL. The same tests must pass on the unmodified files first. A test that still passes with
+its bug planted guards nothing: the script names it and exits non-zero.
 """
 
 import argparse
@@ -232,6 +232,16 @@ BUGS = [
     ("a finished job runs again when the sweep is re-run", "benchmark/launch",
      'and record["returncode"] == 0:', 'and record["returncode"] == 0 and False:',
      "tests/test_launch.py::test_a_stopped_launcher_collects_its_jobs_and_the_same_command_finishes_the_sweep"),
+    ("tuning never reports to the pruner", "benchmark/tune",
+     "            trial.report(float(np.mean(list(reports[step].values()))), step)\n", "",
+     "tests/test_tune.py::test_a_study_stopped_and_continued_ranks_prunes_and_prints_a_reproducing_command"),
+    ("tuning drops the trials a stop interrupted", "benchmark/tune",
+     "        study.enqueue_trial(trial.params)\n", "",
+     "tests/test_tune.py::test_a_study_stopped_and_continued_ranks_prunes_and_prints_a_reproducing_command"),
+    ("tuning prints the best command without its values", "benchmark/tune",
+     'command = f"{args.command} {\' \'.join(as_flags(best.params))} --torch-threads 1"',
+     'command = f"{args.command} --torch-threads 1"',
+     "tests/test_tune.py::test_a_study_stopped_and_continued_ranks_prunes_and_prints_a_reproducing_command"),
     ("a resumed DQN run starts a second W&B run", "dqn",
      'id=wandb_id, resume="allow", ', "",
      "tests/test_on_policy.py::test_tracking_code_is_the_same_in_every_file"),
@@ -241,7 +251,8 @@ BUGS = [
 
 def run_tests(selection: str, algos_dir: str) -> bool:
     launch = os.path.join(os.path.dirname(algos_dir), "benchmark", "launch.py")
-    env = {**os.environ, "ALGOS_DIR": algos_dir, "LAUNCH_PY": launch}
+    tune = os.path.join(os.path.dirname(algos_dir), "benchmark", "tune.py")
+    env = {**os.environ, "ALGOS_DIR": algos_dir, "LAUNCH_PY": launch, "TUNE_PY": tune}
     cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider", *selection.split()]
     return subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
