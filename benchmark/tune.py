@@ -130,10 +130,12 @@ def suggest(trial: optuna.Trial, params: list) -> dict:
 
 
 def report_step(checkpoint: str, every: int):
-    """(index of the report, mean of the last 20 training returns) of a checkpoint written while a run trains."""
-    loop = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)["loop"]
-    returns = loop["train_returns"][-20:]
-    return round(loop["global_step"] / every), (float(np.mean(returns)) if returns else None)
+    """(index of the report, mean of the last 20 training returns) of a checkpoint written while a run trains;
+    no value for the last one, written as training ends: the evaluation decides then."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+    returns, step = state["loop"]["train_returns"][-20:], state["loop"]["global_step"]
+    last = step >= state["args"]["total_timesteps"]
+    return round(step / every), (float(np.mean(returns)) if returns and not last else None)
 
 
 def main(argv=None) -> int:
