@@ -533,7 +533,7 @@ def test_learns_pendulum(algo):
 
 def test_dqn_learns_cartpole():
     dqn = load_algo("dqn")
-    out = dqn.main(dqn.Args(env_id="CartPole-v1", total_timesteps=60_000, seed=1, eval_episodes=10))
+    out = dqn.main(dqn.Args(env_id="CartPole-v1", total_timesteps=40_000, seed=1, eval_episodes=10))  # 500.0
     assert out["eval_mean_return"] >= 150, out["eval_returns"]
 
 

@@ -574,12 +574,12 @@ def test_common_blocks_are_identical_across_files():
 
 # ---------------------------------------------------------------- learning
 LEARNING = {  # CartPole-v1, seed 1 unless given: (budget, flags) and the deterministic evaluation it must reach
-    "ppo_clip": (100_000, {}, 300),
-    "vpg": (150_000, {}, 300),
+    "ppo_clip": (60_000, {}, 300),  # seed 1 evaluates at 447.3 here
+    "vpg": (100_000, {}, 300),  # 500.0
     # A2C is seed-sensitive here (200k steps gave 58-500 over seeds 1-14) and its result moves with the CPU's
     # float rounding: seed 2 gave 294.6 on one 2-core machine, 300 or more on another. 200 is far above chance.
     "a2c": (200_000, {"seed": 2}, 200),
-    "trpo": (100_000, {}, 300),
+    "trpo": (60_000, {}, 300),  # 500.0
 }
 
 
