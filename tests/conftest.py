@@ -2,6 +2,7 @@ import importlib.util
 import os
 import re
 import sys
+import time
 
 import pytest
 import torch
@@ -53,3 +54,25 @@ def in_tmp_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     return tmp_path
+
+
+def leftover_processes(pattern: str, wait: float = 20.0) -> list:
+    """Command lines of this machine's processes matching `pattern`, once those ending anyway have ended."""
+    deadline = time.time() + wait
+    while True:
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    command = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if re.search(pattern, command):
+                found.append(command[:200])
+        if not found or time.time() > deadline:
+            return found
+        time.sleep(0.5)
+
+
+# Training processes started by a Ray task run from Ray's copy of the code; Ray's own daemons.
+RAY_RUNS, RAY_DAEMONS = r"_ray_pkg_\w+/algos/", r"ray/core/src/ray/(raylet/raylet|gcs/gcs_server)"

@@ -16,6 +16,7 @@ import time
 
 import pytest
 import torch
+from conftest import RAY_DAEMONS, RAY_RUNS, leftover_processes
 
 ray_cluster_utils = pytest.importorskip("ray.cluster_utils")
 pytestmark = pytest.mark.xdist_group("ray")  # one worker runs them all: two clusters would share 2 cores
@@ -26,7 +27,7 @@ LAUNCH = os.environ.get("LAUNCH_PY") or os.path.join(ROOT, "benchmark", "launch.
 PPO = "python algos/ppo_clip.py --env-id CartPole-v1 --num-envs 2 --num-steps 256 --num-minibatches 4"
 # Checkpoints every 1024 steps; long enough (12,288 steps) to lose its node mid-run.
 LONG_PPO = f"{PPO} --total-timesteps 12288 --checkpoint-every 1024 --eval-episodes 1"
-LONGER_PPO = LONG_PPO.replace("12288", "36864")  # outlasts a tracked TD3 job
+LONGER_PPO = LONG_PPO.replace("12288", "73728")  # trains for twice as long as a tracked TD3 job lasts
 EVAL = re.compile(r"^eval .*$", re.M)
 TD3 = "python algos/td3.py --env-id Pendulum-v1 --total-timesteps 300 --learning-starts 200 --hidden-sizes 16"
 
@@ -44,7 +45,15 @@ def start_cluster():
 def cluster():
     cluster, second = start_cluster()
     yield cluster
+    session = cluster.head_node.get_session_dir_path()
     cluster.shutdown()
+    assert not leftover_processes(RAY_DAEMONS + ".*" + re.escape(session))  # no node left running
+
+
+@pytest.fixture(autouse=True)
+def no_run_left_behind():
+    yield
+    assert not leftover_processes(RAY_RUNS)  # every training process a job started has ended
 
 
 def launch(address, cwd, *args, env=None):
@@ -155,7 +164,9 @@ def test_a_job_on_a_lost_node_resumes_from_its_last_checkpoint(tmp_path):
         assert len(output.splitlines()) <= 8, output  # no log flood from Ray
         assert_same_as_uninterrupted(tmp_path, name, LONG_PPO, int(name[-1]))
     finally:
+        session = cluster.head_node.get_session_dir_path()
         cluster.shutdown()
+    assert not leftover_processes(RAY_DAEMONS + ".*" + re.escape(session))
 
 
 def test_a_stopped_launcher_collects_its_jobs_and_the_same_command_finishes_the_sweep(cluster, tmp_path):

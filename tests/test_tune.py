@@ -14,6 +14,7 @@ import time
 
 import optuna
 import pytest
+from conftest import RAY_DAEMONS, RAY_RUNS, leftover_processes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TUNE = os.environ.get("TUNE_PY") or os.path.join(ROOT, "benchmark", "tune.py")
@@ -21,6 +22,12 @@ TUNE = os.environ.get("TUNE_PY") or os.path.join(ROOT, "benchmark", "tune.py")
 VPG = "python algos/vpg.py --env-id CartPole-v1 --num-steps 250 --total-timesteps 8000 --eval-episodes 3"
 LR = "policy_lr=loguniform:1e-5:1e-1"
 pytestmark = pytest.mark.xdist_group("ray")  # one Ray instance at a time: 2 cores
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind():
+    yield
+    assert not leftover_processes(RAY_RUNS) and not leftover_processes(RAY_DAEMONS)
 
 
 def tune_args(study_dir, trials, *extra):
