@@ -285,7 +285,8 @@ def main(argv=None) -> int:
         snapshot, job["resumed_from"], job["earlier_output"] = None, None, ""
         if job["checkpoint"]:  # the output of earlier attempts, which this one continues
             snapshot, job["resumed_from"] = ray.put(pack(".", [job["checkpoint"]])), step_of(job["checkpoint"])
-            with open(job["log"]) as f:
+            with open(job["log"], "a+") as f:  # a+: the log may have been removed meanwhile
+                f.seek(0)
                 job["earlier_output"] = f.read()
         write_json(
             os.path.join(args.log_dir, f"{name}.resume"), {k: job[k] for k in ("command", "checkpoint", "group")}
