@@ -183,6 +183,23 @@ def run_job(name: str, attempt: int, words: list, threads, env: dict, events: Qu
     return {**result, "files": files}
 
 
+def connect(address: str | None, workers: int | None) -> Queue:
+    """Join the Ray cluster at `address`, or start a local instance with `workers` CPUs, shipping the project's
+    code with the tasks; return the queue, kept on this node, through which tasks report."""
+    common = dict(runtime_env={"working_dir": ROOT, "excludes": NOT_SHIPPED}, log_to_driver=False)
+    if address:
+        ray.init(address=address, logging_level="ERROR", **common)
+    else:
+        ray.init(address="local", num_cpus=workers, logging_level="ERROR", **common)
+    # The driver prints every cluster error it hears of in full (a lost node: the last 20 lines of its raylet's
+    # log). Worker output is not forwarded (log_to_driver=False), so this printer only carries those; the
+    # launcher names each job a lost node cost in one line instead.
+    if hasattr(ray._private.worker, "print_to_stdstream"):
+        ray._private.worker.print_to_stdstream = lambda data, ignore_prefix: None
+    here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
+    return Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
+
+
 def interrupt(signum, frame):
     interrupt.signum = signum
     raise KeyboardInterrupt  # Ctrl-C, or SIGTERM, even when started in the background with SIGINT ignored
@@ -261,19 +278,7 @@ def main(argv=None) -> int:
         return 0
     if args.track:
         print(f"tracking: group {group}, tags {env['WANDB_TAGS']}", flush=True)
-    runtime_env = {"working_dir": ROOT, "excludes": NOT_SHIPPED}
-    common = dict(runtime_env=runtime_env, log_to_driver=False, logging_level="ERROR")
-    if args.address:
-        ray.init(address=args.address, **common)
-    else:
-        ray.init(address="local", num_cpus=args.workers, **common)
-    # The driver prints every cluster error it hears of in full (a lost node: the last 20 lines of its raylet's
-    # log). Worker output is not forwarded (log_to_driver=False), so this printer only carries those; the launcher
-    # names each job a lost node cost in one line instead.
-    if hasattr(ray._private.worker, "print_to_stdstream"):
-        ray._private.worker.print_to_stdstream = lambda data, ignore_prefix: None
-    here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
-    events = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})  # reports, kept on this node
+    events = connect(args.address, args.workers)
     threads = None if args.script_threads else args.cpus_per_run
     # Ray would retry a lost task from its first line; the launcher retries it from its last checkpoint.
     task = ray.remote(run_job).options(num_cpus=args.cpus_per_run, max_retries=0)

@@ -45,8 +45,6 @@ import optuna
 import ray
 import torch
 import tyro
-from ray.util.queue import Queue
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import launch  # noqa: E402  (the job machinery: a Ray task per run, its files and reports sent back)
@@ -187,15 +185,8 @@ def main(argv=None) -> int:
     if args.track:
         env.update(WANDB_RUN_GROUP=study.user_attrs["group"])
         words = words + ["--track"]
-    common = dict(runtime_env={"working_dir": launch.ROOT, "excludes": launch.NOT_SHIPPED}, log_to_driver=False)
     ray.cloudpickle.register_pickle_by_value(launch)  # the nodes get launch.py's task with the code, not a module
-    if args.address:
-        ray.init(address=args.address, logging_level="ERROR", **common)
-    else:
-        ray.init(address="local", num_cpus=args.workers, logging_level="ERROR", **common)
-    ray._private.worker.print_to_stdstream = lambda data, ignore_prefix: None  # as in launch.py
-    here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
-    events = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
+    events = launch.connect(args.address, args.workers)
     task = ray.remote(launch.run_job).options(num_cpus=1, max_retries=1)
     capacity = max(int(ray.cluster_resources().get("CPU", 1)), len(args.seeds))
     trials, runs = {}, {}  # trial number: (trial, values, {seed: score}, {report: {seed: value}}); ref: (number, seed)

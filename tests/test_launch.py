@@ -45,9 +45,9 @@ def start_cluster():
 def cluster():
     cluster, second = start_cluster()
     yield cluster
-    session = cluster.head_node.get_session_dir_path()
+    ray_dir = cluster.head_node.get_session_dir_path()
     cluster.shutdown()
-    assert not leftover_processes(RAY_DAEMONS + ".*" + re.escape(session))  # no node left running
+    assert not leftover_processes(RAY_DAEMONS + ".*" + re.escape(ray_dir))  # no node left running
 
 
 @pytest.fixture(autouse=True)
@@ -164,9 +164,9 @@ def test_a_job_on_a_lost_node_resumes_from_its_last_checkpoint(tmp_path):
         assert len(output.splitlines()) <= 8, output  # no log flood from Ray
         assert_same_as_uninterrupted(tmp_path, name, LONG_PPO, int(name[-1]))
     finally:
-        session = cluster.head_node.get_session_dir_path()
+        ray_dir = cluster.head_node.get_session_dir_path()
         cluster.shutdown()
-    assert not leftover_processes(RAY_DAEMONS + ".*" + re.escape(session))
+    assert not leftover_processes(RAY_DAEMONS + ".*" + re.escape(ray_dir))
 
 
 def test_a_stopped_launcher_collects_its_jobs_and_the_same_command_finishes_the_sweep(cluster, tmp_path):

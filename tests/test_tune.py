@@ -26,8 +26,13 @@ pytestmark = pytest.mark.xdist_group("ray")  # one Ray instance at a time: 2 cor
 
 @pytest.fixture(autouse=True)
 def nothing_left_behind():
+    before = set(leftover_processes(RAY_DAEMONS, wait=0))  # another test module's cluster may be up
     yield
-    assert not leftover_processes(RAY_RUNS) and not leftover_processes(RAY_DAEMONS)
+    assert not leftover_processes(RAY_RUNS)
+    deadline = time.time() + 20
+    while set(leftover_processes(RAY_DAEMONS, wait=0)) - before and time.time() < deadline:
+        time.sleep(0.5)
+    assert not set(leftover_processes(RAY_DAEMONS, wait=0)) - before  # the study's Ray instance has stopped
 
 
 def tune_args(study_dir, trials, *extra):
