@@ -8,7 +8,7 @@ Objective: the mean over `--seeds` of each run's final deterministic evaluation 
 script prints at the end of training), maximised. A trial runs the command once per seed with the trial's
 values as flags (`--param` names a field of the script's Args: learning_rate or learning-rate), one CPU and
 one torch thread per run. Distributions: uniform:LOW:HIGH, loguniform:LOW:HIGH, int:LOW:HIGH,
-categorical:A,B,C.
+categorical:A,B,C (categorical:True,False for a switch such as norm_adv).
 
 - Sampler: Optuna's TPE, seeded (`--sampler-seed`). Pruner: Optuna's median rule on the runs' training
   returns (mean of the last 20 episodes) read from their checkpoints while they run, every
@@ -79,7 +79,11 @@ def parse_param(text: str, fields: dict, given: list) -> tuple:
     values = rest.split(",") if kind == "categorical" else rest.split(":")
     if kind not in KINDS or not rest or (KINDS[kind] and len(values) != KINDS[kind]):
         fail(f"--param {text}: expected NAME=uniform:LOW:HIGH, loguniform:LOW:HIGH, int:LOW:HIGH or categorical:A,B")
-    if kind != "categorical":
+    if kind == "categorical" and fields[field].type is bool:  # tyro's --flag / --no-flag, not --flag True
+        if not set(values) <= {"True", "False"}:
+            fail(f"--param {text}: --{field.replace('_', '-')} is True or False")
+        values = [v == "True" for v in values]
+    elif kind != "categorical":
         try:
             values = [int(v) if kind == "int" else float(v) for v in values]
         except ValueError:
@@ -90,7 +94,8 @@ def parse_param(text: str, fields: dict, given: list) -> tuple:
 
 
 def as_flags(values: dict) -> list:
-    return list(itertools.chain(*[[f"--{k.replace('_', '-')}", str(v)] for k, v in values.items()]))
+    flags = [[f"--{'no-' * (v is False)}{k}"] if isinstance(v, bool) else [f"--{k}", str(v)] for k, v in values.items()]
+    return [word.replace("_", "-") if word.startswith("--") else word for word in itertools.chain(*flags)]
 
 
 def check(module, flags: list, what: str):
@@ -161,7 +166,7 @@ def main(argv=None) -> int:
     check(module, given, "--command")
     for field, _, spec in params:  # every categorical value and both ends of every range
         for value in spec:
-            check(module, given + [f"--{field.replace('_', '-')}", str(value)], f"--param {field}")
+            check(module, given + as_flags({field: value}), f"--param {field}")
 
     os.makedirs(os.path.join(args.study_dir, "trials"), exist_ok=True)
     journal = optuna.storages.journal.JournalFileBackend(os.path.join(args.study_dir, "journal.log"))

@@ -114,6 +114,7 @@ def load_tune():
         (VPG, "num_envs=categorical:4,x", "--param num_envs: the script rejects --num-envs x"),
         (VPG, "num_envs=categorical:4,0", "--param num_envs: --num-envs must be positive, got 0"),
         (VPG, "num_steps=int:250:300", "--num-steps is set in --command too"),
+        (VPG, "norm_adv=categorical:True,yes", "--param norm_adv=categorical:True,yes: --norm-adv is True or False"),
         ("python algos/vpg.py --env-id NoSuchEnv-v0", LR, "--command: cannot create NoSuchEnv-v0: NameNotFound"),
         ("python algos/nope.py", LR, "names no script of this project"),
     ],
@@ -124,6 +125,19 @@ def test_bad_input_stops_before_any_trial(command, param, message, tmp_path):
         tune.main(["--command", command, "--param", param, "--study-dir", str(tmp_path / "study")])
     assert str(e.value).startswith("error: ") and message in str(e.value) and "\n" not in str(e.value)
     assert not (tmp_path / "study").exists()  # no study, no trial
+
+
+def test_boolean_flags_are_tuned_as_the_script_spells_them():
+    """A bool field is --flag / --no-flag for tyro; `--flag False` would be rejected by the script."""
+    tune = load_tune()
+    words, given, module = tune.load_script(VPG)
+    fields = {f.name: f for f in tune.dataclasses.fields(module.Args)}
+    field, kind, values = tune.parse_param("norm_adv=categorical:True,False", fields, given)
+    assert (field, kind, values) == ("norm_adv", "categorical", [True, False])
+    assert tune.as_flags({"norm_adv": True, "policy_lr": 0.01}) == ["--norm-adv", "--policy-lr", "0.01"]
+    for value in values:  # both parse, and reach the script as the value tuned
+        args = tune.tyro.cli(module.Args, args=given + tune.as_flags({field: value}))
+        assert args.norm_adv is value
 
 
 def test_bad_input_on_the_command_line_is_one_line_and_exit_1(tmp_path):
