@@ -1,7 +1,7 @@
 """benchmark/launch.py on a real two-node Ray cluster started on this machine: jobs spread over
 both nodes, every file comes back, failures are named, a job on a lost node resumes, a stopped launcher
-saves its jobs and its re-run finishes the sweep, --track groups and tags offline W&B runs. Each cluster is
-shut down by the fixture or test that started it, also on failure."""
+saves its jobs and its re-run finishes the sweep, --track groups and tags offline W&B runs. The module's
+cluster is shut down by its fixture, also on failure; a removed node is replaced by a new one."""
 
 import glob
 import json
@@ -27,23 +27,17 @@ LAUNCH = os.environ.get("LAUNCH_PY") or os.path.join(ROOT, "benchmark", "launch.
 PPO = "python algos/ppo_clip.py --env-id CartPole-v1 --num-envs 2 --num-steps 256 --num-minibatches 4"
 # Checkpoints every 1024 steps; long enough (12,288 steps) to lose its node mid-run.
 LONG_PPO = f"{PPO} --total-timesteps 12288 --checkpoint-every 1024 --eval-episodes 1"
-LONGER_PPO = LONG_PPO.replace("12288", "73728")  # trains for twice as long as a tracked TD3 job lasts
 EVAL = re.compile(r"^eval .*$", re.M)
 TD3 = "python algos/td3.py --env-id Pendulum-v1 --total-timesteps 300 --learning-starts 200 --hidden-sizes 16"
 
 
-def start_cluster():
+@pytest.fixture(scope="module")
+def cluster():
     # Both nodes on this machine, at its own address: Ray maps 127.0.0.1 to the node's address when a
     # driver connects, so the traffic stays on this machine without being pinned to loopback.
     cluster = ray_cluster_utils.Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    second = cluster.add_node(num_cpus=1)
+    cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
-    return cluster, second
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    cluster, second = start_cluster()
     yield cluster
     ray_dir = cluster.head_node.get_session_dir_path()
     cluster.shutdown()
@@ -139,10 +133,10 @@ def wait_until(condition, what: str, timeout=180):
         time.sleep(0.2)
 
 
-def test_a_job_on_a_lost_node_resumes_from_its_last_checkpoint(tmp_path):
+def test_a_job_on_a_lost_node_resumes_from_its_last_checkpoint(cluster, tmp_path):
     """The worker node is removed once a checkpoint of its job has reached the launcher: the job runs again on
-    the head from that checkpoint, and ends exactly as an uninterrupted run would."""
-    cluster, second = start_cluster()
+    the head from that checkpoint, and ends exactly as an uninterrupted run would. A new node replaces it."""
+    (second,) = cluster.worker_nodes
     try:
         args = [sys.executable, LAUNCH, "--address", cluster.address, "--log-dir", "logs", "--seeds", "1", "2"]
         proc = subprocess.Popen(
@@ -156,17 +150,39 @@ def test_a_job_on_a_lost_node_resumes_from_its_last_checkpoint(tmp_path):
         wait_until(lambda: progress.exists() and json.load(open(progress))["checkpoint"], "no checkpoint arrived")
         cluster.remove_node(second, allow_graceful=False)
         assert proc.wait(timeout=300) == 0, "".join(lines)
-        output = "".join(lines)
-        (step,) = re.findall(rf"lost {name} {on_second} \(\w+\): running it again from step (\d+)", output)
-        assert int(step) > 0 and f"resumed {name} on node {cluster.head_node.node_id[:8]} from step {step}" in output
-        assert f"resumed CartPole-v1__ppo_clip__{name[-1]}__" in open(tmp_path / "logs" / f"{name}.log").read()
-        assert json.load(open(tmp_path / "logs" / f"{name}.json"))["resumed_from"] == int(step)
-        assert len(output.splitlines()) <= 8, output  # no log flood from Ray
-        assert_same_as_uninterrupted(tmp_path, name, LONG_PPO, int(name[-1]))
     finally:
-        ray_dir = cluster.head_node.get_session_dir_path()
-        cluster.shutdown()
-    assert not leftover_processes(RAY_DAEMONS + ".*" + re.escape(ray_dir))
+        if second in cluster.worker_nodes:
+            cluster.remove_node(second, allow_graceful=False)
+        cluster.add_node(num_cpus=1)  # the next tests run on two nodes again
+        cluster.wait_for_nodes()
+    output = "".join(lines)
+    (step,) = re.findall(rf"lost {name} {on_second} \(\w+\): running it again from step (\d+)", output)
+    assert int(step) > 0 and f"resumed {name} on node {cluster.head_node.node_id[:8]} from step {step}" in output
+    assert f"resumed CartPole-v1__ppo_clip__{name[-1]}__" in open(tmp_path / "logs" / f"{name}.log").read()
+    assert json.load(open(tmp_path / "logs" / f"{name}.json"))["resumed_from"] == int(step)
+    assert len(output.splitlines()) <= 8, output  # no log flood from Ray
+    assert_same_as_uninterrupted(tmp_path, name, LONG_PPO, int(name[-1]))
+    assert not second.live_processes()  # the lost node's daemons are gone
+
+
+def held_ppo(tmp_path, hold) -> str:
+    """A ppo_clip.py command on a CartPole whose steps each wait 5 ms while the file `hold` exists: the job
+    outlasts the others for as long as the test holds it, however fast the machine; its results do not change."""
+    folder = tmp_path / "held"
+    folder.mkdir()
+    (folder / "held_env.py").write_text(
+        "import os, time\nimport gymnasium as gym\n"
+        "from gymnasium.envs.classic_control.cartpole import CartPoleEnv\n\n\n"
+        "class HeldCartPole(CartPoleEnv):\n    def step(self, action):\n"
+        f"        if os.path.exists({str(hold)!r}):\n            time.sleep(0.005)\n"
+        "        return super().step(action)\n\n\n"
+        'gym.register("HeldCartPole-v1", entry_point=HeldCartPole, max_episode_steps=500)\n'
+    )
+    real = os.path.join(ROOT, "algos", "ppo_clip.py")
+    (folder / "ppo_clip.py").write_text(
+        f"import runpy\nimport held_env  # noqa: F401\n\nrunpy.run_path({real!r}, run_name='__main__')\n"
+    )
+    return LONG_PPO.replace("algos/ppo_clip.py", str(folder / "ppo_clip.py")).replace("CartPole-v1", "HeldCartPole-v1")
 
 
 def test_a_stopped_launcher_collects_its_jobs_and_the_same_command_finishes_the_sweep(cluster, tmp_path):
@@ -174,33 +190,38 @@ def test_a_stopped_launcher_collects_its_jobs_and_the_same_command_finishes_the_
     command skips the finished job and resumes the other, which ends as an uninterrupted run, in one W&B run."""
     env = {**os.environ, "WANDB_MODE": "offline"}
     env.pop("WANDB_DIR", None)
-    commands = ["--track", "--seeds", "1", "--command", TD3, "--command", LONGER_PPO]
+    hold = tmp_path / "hold"
+    hold.touch()  # the PPO job runs slowly until the launcher has been stopped
+    ppo = held_ppo(tmp_path, hold)
+    commands = ["--track", "--seeds", "1", "--command", TD3, "--command", ppo]
     args = [sys.executable, LAUNCH, "--address", cluster.address, "--log-dir", "logs", *commands]
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines = read_lines(proc)
-    progress = tmp_path / "logs" / "ppo_clip__CartPole-v1__1.resume"
+    progress = tmp_path / "logs" / "ppo_clip__HeldCartPole-v1__1.resume"
     wait_until(lambda: any(line.startswith("finished td3") for line in lines), "td3 did not finish")
-    wait_until(lambda: json.load(open(progress))["checkpoint"], "no checkpoint arrived")
+    wait_until(lambda: progress.exists() and json.load(open(progress))["checkpoint"], "no checkpoint arrived")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=120) == 143
+    hold.unlink()  # the rest of the sweep runs at full speed
     assert "SIGTERM: stopping 1 running job(s)" in proc.stderr.read()
     first = json.load(open(progress))["checkpoint"]
     stopped_at = torch.load(tmp_path / first, weights_only=True)["loop"]["global_step"]
     # the run itself was stopped (SIGTERM) and saved where it stood; that checkpoint is the one collected
-    log = open(tmp_path / "logs" / "ppo_clip__CartPole-v1__1.log").read()
+    log = open(tmp_path / "logs" / "ppo_clip__HeldCartPole-v1__1.log").read()
     assert f"SIGTERM: stopped at step {stopped_at};" in log, log[-500:]
     td3_record = open(tmp_path / "logs" / "td3__Pendulum-v1__1.json").read()
 
     again = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "done td3__Pendulum-v1__1: finished earlier" in again.stdout and "started td3" not in again.stdout
-    assert "resumed ppo_clip__CartPole-v1__1 on node " in again.stdout and f"from step {stopped_at}" in again.stdout
+    assert "resumed ppo_clip__HeldCartPole-v1__1 on node " in again.stdout and f"from step {stopped_at}" in again.stdout
     assert open(tmp_path / "logs" / "td3__Pendulum-v1__1.json").read() == td3_record
-    assert_same_as_uninterrupted(tmp_path, "ppo_clip__CartPole-v1__1", LONGER_PPO, 1)
+    assert_same_as_uninterrupted(tmp_path, "ppo_clip__HeldCartPole-v1__1", ppo, 1)
     runs = [wandb_run_record(p) for p in glob.glob(str(tmp_path / "wandb" / "offline-run-*" / "run-*.wandb"))]
     ppo_runs = {(run.run_id, run.run_group) for run in runs if "ppo_clip" in run.display_name}
     assert len(runs) == 3 and len(ppo_runs) == 1  # td3, then ppo_clip stopped and resumed: one W&B run, one group
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    launcher_dir = os.path.dirname(LAUNCH)  # the tag names the launcher's commit (a copy outside git: no-git)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=launcher_dir, capture_output=True, text=True)
     for run in runs:  # the sweep's group, tagged with the commit
         assert run.run_group.startswith("sweep-") and run.run_group == runs[0].run_group
         assert len(run.tags) == 1 and run.tags[0].startswith(commit.stdout.strip() or "no-git")
