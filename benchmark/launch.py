@@ -41,6 +41,7 @@ names every failed job.
 """
 
 import argparse
+import asyncio
 import glob
 import io
 import json
@@ -131,10 +132,26 @@ def unpack(blob: bytes, folder: str) -> list:
     return written
 
 
-def run_job(name: str, attempt: int, words: list, threads, env: dict, events: Queue, snapshot) -> dict:
+@ray.remote(num_cpus=0)
+class Gate:
+    """Opened once, when the launcher stops. A task polls its pending `wait()` without blocking: a stop that
+    ray.cancel would deliver as KeyboardInterrupt can be lost in a busy worker (seen under load)."""
+
+    def __init__(self):
+        self.opened = asyncio.Event()
+
+    async def wait(self):
+        await self.opened.wait()
+
+    async def open(self):
+        self.opened.set()
+
+
+def run_job(name: str, attempt: int, words: list, threads, env: dict, events: Queue, snapshot, stop=()) -> dict:
     """A Ray task: run one training command in a scratch folder (first unpacking `snapshot`, the job's last
     checkpoint, and adding --resume), send each checkpoint it writes to the launcher with the run's files and
-    output so far, and return the rest. Cancelled (the launcher stops), it stops the run cleanly first."""
+    output so far, and return the rest. Stopped (`stop`, a Gate's wait(), is ready) or cancelled, it stops the
+    run cleanly first."""
     code_dir = os.getcwd()  # Ray's copy of the shipped code
     words = [sys.executable if i == 0 and w in ("python", "python3") else w for i, w in enumerate(words)]
     words = [os.path.join(code_dir, w) if os.path.isfile(os.path.join(code_dir, w)) else w for w in words]
@@ -166,11 +183,13 @@ def run_job(name: str, attempt: int, words: list, threads, env: dict, events: Qu
             try:
                 while proc.poll() is None:
                     time.sleep(1.0)
+                    if stop and ray.wait(list(stop), timeout=0, fetch_local=False)[0]:
+                        raise KeyboardInterrupt
                     stamps = {p: os.stat(p).st_mtime_ns for p in glob.glob(os.path.join(scratch, "runs", "*", "*.pt"))}
                     if stamps and stamps != seen:  # a new checkpoint, renamed into place whole
                         seen = stamps
                         send("checkpoint")
-            except BaseException:  # cancelled: the run finishes its step, writes its checkpoint and exits
+            except BaseException:  # stopped: the run finishes its step, writes its checkpoint and exits
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait()
                 send("stopped")
@@ -279,6 +298,9 @@ def main(argv=None) -> int:
     if args.track:
         print(f"tracking: group {group}, tags {env['WANDB_TAGS']}", flush=True)
     events = connect(args.address, args.workers)
+    here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
+    gate = Gate.options(scheduling_strategy=here).remote()  # on this node, which outlives every other
+    stop_wait = [gate.wait.remote()]  # in a list: Ray would wait for a top-level argument before starting a task
     threads = None if args.script_threads else args.cpus_per_run
     # Ray would retry a lost task from its first line; the launcher retries it from its last checkpoint.
     task = ray.remote(run_job).options(num_cpus=args.cpus_per_run, max_retries=0)
@@ -297,7 +319,8 @@ def main(argv=None) -> int:
             os.path.join(args.log_dir, f"{name}.resume"), {k: job[k] for k in ("command", "checkpoint", "group")}
         )
         job_env = dict(env, WANDB_RUN_GROUP=job["group"]) if args.track else env
-        running[task.remote(name, job["attempt"], job["words"], threads, job_env, events, snapshot)] = name
+        task_args = (name, job["attempt"], job["words"], threads, job_env, events, snapshot, stop_wait)
+        running[task.remote(*task_args)] = name
 
     def record(name: str, kind: str, files: bytes, output: str):
         job = jobs[name]
@@ -350,8 +373,10 @@ def main(argv=None) -> int:
         started = [name for name in running.values() if jobs[name]["node"]]
         print(f"{sig.name}: stopping {len(started)} running job(s), which save their checkpoints", file=sys.stderr)
         try:
-            for ref in running:
-                ray.cancel(ref)  # a running task gets KeyboardInterrupt: see run_job
+            gate.open.remote()  # a running task stops its run: see run_job
+            for ref, name in running.items():
+                if name not in started:
+                    ray.cancel(ref)  # a task still waiting for a CPU does not start
             deadline = time.time() + 600
             while running and time.time() < deadline:
                 done, _ = ray.wait(list(running), num_returns=len(running), timeout=0.5)
@@ -359,7 +384,7 @@ def main(argv=None) -> int:
                 for ref in done:
                     try:
                         finish(running[ref], ray.get(ref))
-                    except ray.exceptions.RayError:  # cancelled: its last files came through the queue
+                    except ray.exceptions.RayError:  # stopped: its last files came through the queue
                         pass
                     running.pop(ref)
             while time.time() < deadline and not all(jobs[name]["stopped"] or jobs[name]["ended"] for name in started):

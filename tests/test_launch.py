@@ -133,9 +133,10 @@ def wait_until(condition, what: str, timeout=180):
         time.sleep(0.2)
 
 
-def test_a_job_on_a_lost_node_resumes_from_its_last_checkpoint(cluster, tmp_path):
+def test_a_job_on_a_lost_node_resumes_from_its_last_checkpoint(cluster, tmp_path, monkeypatch):
     """The worker node is removed once a checkpoint of its job has reached the launcher: the job runs again on
     the head from that checkpoint, and ends exactly as an uninterrupted run would. A new node replaces it."""
+    monkeypatch.delenv("WANDB_DIR")  # the new node's runs would inherit it: their W&B files would land here
     (second,) = cluster.worker_nodes
     try:
         args = [sys.executable, LAUNCH, "--address", cluster.address, "--log-dir", "logs", "--seeds", "1", "2"]
