@@ -153,6 +153,8 @@ def run_job(name: str, attempt: int, words: list, threads, env: dict, events: Qu
     output so far, and return the rest. Stopped (`stop`, a Gate's wait(), is ready) or cancelled, it stops the
     run cleanly first."""
     code_dir = os.getcwd()  # Ray's copy of the shipped code
+    # A future, not ray.wait: a task calling ray.wait counts as blocked and lends its CPU to a waiting task.
+    stopping = stop[0].future() if stop else None
     words = [sys.executable if i == 0 and w in ("python", "python3") else w for i, w in enumerate(words)]
     words = [os.path.join(code_dir, w) if os.path.isfile(os.path.join(code_dir, w)) else w for w in words]
     if threads is not None and "--torch-threads" not in words:
@@ -183,7 +185,7 @@ def run_job(name: str, attempt: int, words: list, threads, env: dict, events: Qu
             try:
                 while proc.poll() is None:
                     time.sleep(1.0)
-                    if stop and ray.wait(list(stop), timeout=0, fetch_local=False)[0]:
+                    if stopping is not None and stopping.done():
                         raise KeyboardInterrupt
                     stamps = {p: os.stat(p).st_mtime_ns for p in glob.glob(os.path.join(scratch, "runs", "*", "*.pt"))}
                     if stamps and stamps != seen:  # a new checkpoint, renamed into place whole

@@ -67,6 +67,8 @@ def test_jobs_spread_over_both_nodes_and_every_file_comes_back(cluster, tmp_path
     done = records(tmp_path / "logs")
     assert len(done) == 4 and all(r["returncode"] == 0 for r in done)
     assert len({r["node"] for r in done}) == 2  # both nodes ran jobs
+    spans = [(r["started"], r["started"] + r["wall_seconds"]) for r in done]
+    assert max(sum(s <= t < e for s, e in spans) for t, _ in spans) <= 2  # one run per CPU: no task lent its CPU
     for seed in (1, 2):
         (ppo_run,) = glob.glob(str(tmp_path / "runs" / f"CartPole-v1__ppo_clip__{seed}__*"))
         assert glob.glob(os.path.join(ppo_run, "events.out.tfevents.*")) and os.path.isfile(f"{ppo_run}/ppo_clip.pt")
