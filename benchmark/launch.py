@@ -184,7 +184,7 @@ def run_job(name: str, attempt: int, words: list, threads, env: dict, events: Qu
             )  # fmt: skip
             try:
                 while proc.poll() is None:
-                    time.sleep(1.0)
+                    time.sleep(0.2)
                     if stopping is not None and stopping.done():
                         raise KeyboardInterrupt
                     stamps = {p: os.stat(p).st_mtime_ns for p in glob.glob(os.path.join(scratch, "runs", "*", "*.pt"))}

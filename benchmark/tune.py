@@ -12,7 +12,9 @@ categorical:A,B,C (categorical:True,False for a switch such as norm_adv).
 
 - Sampler: Optuna's TPE, seeded (`--sampler-seed`). Pruner: Optuna's median rule on the runs' training
   returns (mean of the last 20 episodes) read from their checkpoints while they run, every
-  `--report-every` steps: a trial below the median of earlier trials at the same point stops there.
+  `--report-every` steps: a trial below the median of earlier trials at the same point stops there. A
+  finished trial's reports the pruner missed while it ran are filled in from its TensorBoard events, so
+  later trials are compared with its whole curve.
 - Trials are jobs of benchmark/launch.py's machinery: a Ray task per run, on a local Ray instance with
   `--workers` CPUs (default: all cores) or on a cluster with `--address host:port`.
 - The study lives in `--study-dir` (Optuna's journal file, and each run's TensorBoard folder and log under
@@ -30,6 +32,7 @@ own checks) stops with one line before any trial runs.
 import argparse
 import contextlib
 import dataclasses
+import glob
 import importlib.util
 import io
 import itertools
@@ -45,6 +48,7 @@ import optuna
 import ray
 import torch
 import tyro
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import launch  # noqa: E402  (the job machinery: a Ray task per run, its files and reports sent back)
@@ -139,6 +143,18 @@ def report_step(checkpoint: str, every: int):
     returns, step = state["loop"]["train_returns"][-20:], state["loop"]["global_step"]
     last = step >= state["args"]["total_timesteps"]
     return round(step / every), (float(np.mean(returns)) if returns and not last else None)
+
+
+def curve(folder: str, every: int) -> dict:
+    """{index of the report: mean of the last 20 training returns at step index * every} of a finished run,
+    from its TensorBoard events: a run is polled for a new checkpoint five times a second, so a fast run's live
+    reports are sparse, and a later trial is compared only where a finished one has a value."""
+    (run,) = glob.glob(os.path.join(folder, "runs", "*"))
+    total = torch.load(glob.glob(os.path.join(run, "*.pt"))[0], weights_only=True, mmap=True)["args"]["total_timesteps"]
+    returns = EventAccumulator(run, size_guidance={"scalars": 0}).Reload().Scalars("charts/episodic_return")
+    steps, values = np.array([e.step for e in returns]), np.array([e.value for e in returns])
+    reports = range(1, -(-total // every))  # as report_step: the last one is the evaluation's
+    return {k: float(np.mean(values[steps <= k * every][-20:])) for k in reports if (steps <= k * every).any()}
 
 
 def main(argv=None) -> int:
@@ -269,6 +285,14 @@ def main(argv=None) -> int:
                     continue
                 trials[number][2][seed] = float(evals[-1][0])
                 if len(trials[number][2]) == len(args.seeds):
+                    trial, _, _, reports = trials[number]
+                    curves = [
+                        curve(os.path.join(args.study_dir, "trials", str(number), f"seed{s}"), args.report_every)
+                        for s in args.seeds
+                    ]
+                    live = {k for k, r in reports.items() if len(r) == len(args.seeds) and None not in r.values()}
+                    for k in sorted(set(curves[0]).intersection(*curves[1:]) - live):
+                        trial.report(float(np.mean([c[k] for c in curves])), k)
                     end_trial(
                         number, optuna.trial.TrialState.COMPLETE, float(np.mean(list(trials[number][2].values())))
                     )

@@ -12,8 +12,10 @@ import sys
 import threading
 import time
 
+import numpy as np
 import optuna
 import pytest
+import torch
 from conftest import RAY_DAEMONS, RAY_RUNS, leftover_processes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -81,6 +83,7 @@ def test_a_study_stopped_and_continued_ranks_prunes_and_prints_a_reproducing_com
     pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
     assert len(complete) + len(pruned) == 8
     assert pruned and all(max(t.intermediate_values) < 8 for t in pruned)  # stopped before the 8th report
+    assert all(sorted(t.intermediate_values) == list(range(1, 8)) for t in complete)  # whole curves to compare
     values = sorted(t.value for t in complete)
     assert values[-1] - values[0] >= 50, values  # a learning rate over four decades matters
     assert (tmp_path / "study" / "history.png").stat().st_size > 0
@@ -125,6 +128,27 @@ def test_bad_input_stops_before_any_trial(command, param, message, tmp_path):
         tune.main(["--command", command, "--param", param, "--study-dir", str(tmp_path / "study")])
     assert str(e.value).startswith("error: ") and message in str(e.value) and "\n" not in str(e.value)
     assert not (tmp_path / "study").exists()  # no study, no trial
+
+
+def test_a_finished_runs_missed_reports_come_from_its_tensorboard_events(tmp_path):
+    """curve(): at each report point k * every but the last (the evaluation's), the mean of the last 20
+    training returns logged at or before it, against a slow reference; an episode ends exactly at one point."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    rng = np.random.default_rng(0)
+    steps = sorted(set(rng.integers(1, 5000, 300).tolist()) | {2000})
+    values = rng.normal(0, 100, len(steps)).astype(np.float32).tolist()
+    run = tmp_path / "runs" / "CartPole-v1__vpg__1__1"
+    writer = SummaryWriter(str(run))
+    for step, value in zip(steps, values):
+        writer.add_scalar("charts/episodic_return", value, step)
+    writer.close()
+    torch.save({"args": {"total_timesteps": 5000}}, run / "vpg.pt")
+    expected = {}
+    for k in (1, 2, 3, 4):
+        seen = [v for s, v in zip(steps, values) if s <= k * 1000][-20:]
+        expected[k] = sum(seen) / len(seen)
+    assert load_tune().curve(str(tmp_path), 1000) == pytest.approx(expected, rel=1e-6)
 
 
 def test_boolean_flags_are_tuned_as_the_script_spells_them():
