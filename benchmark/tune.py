@@ -16,7 +16,8 @@ categorical:A,B,C (categorical:True,False for a switch such as norm_adv).
   finished trial's reports the pruner missed while it ran are filled in from its TensorBoard events, so
   later trials are compared with its whole curve.
 - Trials are jobs of benchmark/launch.py's machinery: a Ray task per run, on a local Ray instance with
-  `--workers` CPUs (default: all cores) or on a cluster with `--address host:port`.
+  `--workers` CPUs (default: all cores) or on a cluster with `--address host:port`. A run whose node is lost
+  runs once more from its first step (Ray's retry), unlike a launch.py job, which resumes from its checkpoint.
 - The study lives in `--study-dir` (Optuna's journal file, and each run's TensorBoard folder and log under
   `trials/`): the same command after Ctrl-C, SIGTERM or a crash continues it; finished trials are kept and
   trials that were running are run again under new numbers. `--trials` counts finished trials.
