@@ -150,7 +150,7 @@ def curve(folder: str, every: int) -> dict:
     """{index of the report: mean of the last 20 training returns at step index * every} of a finished run,
     from its TensorBoard events: a run is polled for a new checkpoint five times a second, so a fast run's live
     reports are sparse, and a later trial is compared only where a finished one has a value."""
-    (run,) = glob.glob(os.path.join(folder, "runs", "*"))
+    run = max(glob.glob(os.path.join(folder, "runs", "*")), key=os.path.getmtime)  # a retry's run is the newest
     total = torch.load(glob.glob(os.path.join(run, "*.pt"))[0], weights_only=True, mmap=True)["args"]["total_timesteps"]
     returns = EventAccumulator(run, size_guidance={"scalars": 0}).Reload().Scalars("charts/episodic_return")
     steps, values = np.array([e.step for e in returns]), np.array([e.value for e in returns])
