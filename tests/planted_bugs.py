@@ -95,8 +95,8 @@ BUGS = [
      "tests/test_off_policy.py::test_envs_and_warm_up_actions_draw_independent_streams[td3]"),
     ("td3 actor loss logged before the first actor step", "td3",
      "                if actor_updates:  # with a policy delay above 100 the actor may not have stepped yet\n"
-     '                    metrics["losses/actor_loss"] = actor_loss.item()',
-     '                metrics["losses/actor_loss"] = actor_loss.item()',
+     '                    writer.add_scalar("losses/actor_loss", actor_loss.item(), global_step)',
+     '                writer.add_scalar("losses/actor_loss", actor_loss.item(), global_step)',
      "tests/test_off_policy.py::test_actor_delay_longer_than_the_logging_interval[td3]"),
     ("a2c without its optimiser step", "a2c", "        optimizer.step()\n", "",
      "tests/test_on_policy.py::test_policy_moves_toward_the_better_action[a2c]"),
