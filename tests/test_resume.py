@@ -81,6 +81,11 @@ def stopped_and_resumed(module, kwargs, call, monkeypatch):
             module.main(module.Args(**kwargs, exp_name="stopped"))
     assert stopped.value.code == 130
     (run_dir,) = glob.glob("runs/*__stopped__*")
+    # TensorBoard reads a run's event files in name order: the second the file was made, then the host, the
+    # process and a counter of the process's writers, compared as text (10 sorts before 9). A resume by hand
+    # starts in a later second; this one, in the same process, waits for it.
+    (events,) = glob.glob(f"{run_dir}/events.out.tfevents.*")
+    time.sleep(max(0.0, int(os.path.basename(events).split(".")[3]) + 1 - time.time()))
     return module.main(module.Args(resume=run_dir, eval_episodes=2)), run_dir
 
 
