@@ -81,12 +81,16 @@ def stopped_and_resumed(module, kwargs, call, monkeypatch):
             module.main(module.Args(**kwargs, exp_name="stopped"))
     assert stopped.value.code == 130
     (run_dir,) = glob.glob("runs/*__stopped__*")
-    # TensorBoard reads a run's event files in name order: the second the file was made, then the host, the
-    # process and a counter of the process's writers, compared as text (10 sorts before 9). A resume by hand
-    # starts in a later second; this one, in the same process, waits for it.
-    (events,) = glob.glob(f"{run_dir}/events.out.tfevents.*")
-    time.sleep(max(0.0, int(os.path.basename(events).split(".")[3]) + 1 - time.time()))
+    after_its_events(run_dir)
     return module.main(module.Args(resume=run_dir, eval_episodes=2)), run_dir
+
+
+def after_its_events(run_dir: str):
+    """Wait for the second after the run's newest event file was made. TensorBoard reads a run's event files in
+    name order: that second, then the host, the process and a counter of the process's writers, compared as
+    text (10 sorts before 9). A resume by hand starts in a later second; one in the same process waits for it."""
+    made = max(int(os.path.basename(p).split(".")[3]) for p in glob.glob(f"{run_dir}/events.out.tfevents.*"))
+    time.sleep(max(0.0, made + 1 - time.time()))
 
 
 @pytest.mark.parametrize("algo,env_id,flags,call", CASES, ids=[f"{c[0]}-{c[1]}-{c[3]}" for c in CASES])
@@ -117,8 +121,10 @@ def test_resume_from_an_older_checkpoint_hides_the_events_after_it():
     first = module.main(module.Args(**{**kwargs, "total_timesteps": 500}))
     run_dir = f"runs/{first['run_name']}"
     older = open(f"{run_dir}/td3.pt", "rb").read()
+    after_its_events(run_dir)
     module.main(module.Args(resume=run_dir, total_timesteps=800))
     open(f"{run_dir}/td3.pt", "wb").write(older)  # as if the steps after 500 were lost with their node
+    after_its_events(run_dir)
     module.main(module.Args(resume=run_dir, total_timesteps=800))
     assert episodic_returns(run_dir) == episodic_returns(f"runs/{straight['run_name']}")
 
