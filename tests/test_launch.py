@@ -87,7 +87,7 @@ def test_a_failing_command_fails_the_sweep_and_is_named(cluster, tmp_path):
     (tmp_path / "threads.py").write_text("import os\nprint('OMP_NUM_THREADS', os.environ.get('OMP_NUM_THREADS'))\n")
     probe = f"python {tmp_path / 'threads.py'} --env-id Probe-v0"
     commands = ["--command", bad, "--command", td3, "--command", probe]
-    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}  # the user's own, passed on, is unset
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}  # launch.py would pass the user's on
     proc = launch(cluster.address, tmp_path, "--seeds", "1", "--script-threads", *commands, env=env)
     assert proc.returncode == 1
     assert "1 job(s) failed: ppo_clip__NoSuchEnv-v0__1" in proc.stderr
