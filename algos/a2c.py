@@ -38,6 +38,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import tyro
+from gymnasium.vector import AutoresetMode
 from gymnasium.wrappers.utils import RunningMeanStd
 from torch.utils.tensorboard import SummaryWriter
 
@@ -110,10 +111,8 @@ def resolve_env(env_id: str):
 
 def make_env(env_id: str, video_folder: str | None = None):
     def thunk():
-        if video_folder is None:
-            env = gym.make(env_id)
-        else:
-            env = gym.make(env_id, render_mode="rgb_array")
+        env = gym.make(env_id) if video_folder is None else gym.make(env_id, render_mode="rgb_array")
+        if video_folder is not None:
             env = gym.wrappers.RecordVideo(env, video_folder, episode_trigger=lambda e: True, disable_logger=True)
         # Per-env statistics of the raw rewards, so every finished env of a step gets reported.
         return gym.wrappers.RecordEpisodeStatistics(env)
@@ -177,13 +176,11 @@ class Agent(nn.Module):
 
 
 # ---- Storage ----
-def normalize(rms: RunningMeanStd, x: np.ndarray, clip: float = 10.0) -> np.ndarray:
-    """x standardised by running statistics (gymnasium's Chan et al. 1979 parallel update), then clipped."""
-    return np.clip((x - rms.mean) / np.sqrt(rms.var + 1e-8), -clip, clip).astype(np.float32)
-
-
 class RunningStats(RunningMeanStd):
-    """gymnasium's running mean and variance (Chan et al. 1979), kept in checkpoints as float64 tensors."""
+    """gymnasium's running mean and variance (Chan et al. 1979 parallel update), kept in checkpoints as tensors."""
+
+    def normalize(self, x: np.ndarray, clip: float = 10.0) -> np.ndarray:
+        return np.clip((x - self.mean) / np.sqrt(self.var + 1e-8), -clip, clip).astype(np.float32)
 
     def state_dict(self) -> dict:
         return {k: torch.from_numpy(np.array(v, np.float64)) for k, v in vars(self).items()}
@@ -217,7 +214,7 @@ def evaluate(agent, obs_rms, env_id, episodes, seed, video_folder=None, writer=N
     for episode in range(episodes):
         (obs, _), done, total = env.reset(seed=seed + episode), False, 0.0
         while not done:
-            x = normalize(obs_rms, obs[None]) if obs_rms is not None else obs[None].astype(np.float32)
+            x = obs_rms.normalize(obs[None]) if obs_rms is not None else obs[None].astype(np.float32)
             with torch.no_grad():
                 action = agent.act_deterministic(torch.as_tensor(x, device=device))[0].cpu().numpy()
             if not agent.discrete:
@@ -264,15 +261,14 @@ RUN_FLAGS = "total_timesteps checkpoint_every resume eval_episodes capture_video
 
 
 def save_checkpoint(path: str, args: Args, run_name: str, wandb_id, modules: dict, loop: dict, envs, generators):
-    """The run's full state: each module's state_dict, the loop's counters and observations, every random stream.
-    The envs and the numpy and Python streams are pickled: classic-control envs pickle their whole state, Box2D
-    and MuJoCo ones (EzPickle) their constructor's arguments, so their RNG and MuJoCo's MjData go beside them.
-    Written to disk, then renamed: a crash or SIGKILL mid-write leaves the previous checkpoint whole."""
-    envs_ = [(env, env.unwrapped.np_random, getattr(env.unwrapped, "data", None)) for env in envs.envs]
+    """The run's full state: each module's state_dict, the loop's counters, every random stream, the envs pickled.
+    Classic-control envs pickle whole, Box2D and MuJoCo ones (EzPickle) their arguments: their RNG and MuJoCo's
+    MjData go beside them. Written, then renamed: a SIGKILL mid-write leaves the previous checkpoint whole."""
+    envs_ = [(env, {k: v for k, v in vars(env.unwrapped).items() if k in ("_np_random", "data")}) for env in envs.envs]
     try:
         envs_ = pickle.dumps(envs_)
     except Exception:  # an env that does not pickle (a lambda inside, say) restarts its episodes on resume
-        envs_ = pickle.dumps([(None, env.unwrapped.np_random, None) for env in envs.envs])
+        envs_ = pickle.dumps([(None, {"_np_random": env.unwrapped.np_random}) for env in envs.envs])
     randoms = (envs_, [g.bit_generator.state for g in generators], np.random.get_state(), random.getstate())
     state = dict(file=os.path.basename(__file__), args=dataclasses.asdict(args), run_name=run_name, wandb_id=wandb_id)
     state.update({k: None if m is None else m.state_dict() for k, m in modules.items()}, loop=loop)
@@ -284,27 +280,24 @@ def save_checkpoint(path: str, args: Args, run_name: str, wandb_id, modules: dic
 
 
 def load_checkpoint(path: str, args: Args | None = None) -> tuple[dict, Args]:
-    """A checkpoint of this file (or the one in the run folder `path`), loaded as weights only, and its arguments
-    with the run flags set in `args`. A missing, corrupt or foreign checkpoint stops with one line, as does a
-    flag in `args` that would change the run (one not at its default nor at the run's value)."""
+    """A checkpoint of this file (or the one in the run folder `path`) loaded as weights only, and its arguments with
+    the run flags given in `args`. A bad checkpoint, or a flag in `args` changing the run, stops with one line."""
     if os.path.isdir(path):  # a run folder holds one checkpoint, {exp_name}.pt
         path = (glob.glob(os.path.join(path, "*.pt")) + [os.path.join(path, "*.pt")])[0]
-    if not os.path.isfile(path):
-        fail(f"no checkpoint at {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # truncated, corrupt or not torch's: bad input, not a crash
-        fail(f"cannot read checkpoint {path}: {type(e).__name__} (truncated, corrupt or not a checkpoint)")
+    except Exception as e:  # missing, truncated, corrupt or not torch's: bad input, not a crash
+        fail(f"cannot read checkpoint {path}: {e if isinstance(e, OSError) else 'truncated, corrupt or not ours'}")
     owner, name = state.get("file") if isinstance(state, dict) else None, os.path.basename(__file__)
     if owner != name:
         fail(f"{path} is {f'a checkpoint of {owner}' if owner else 'not a checkpoint of this project'}, not of {name}")
     default, saved = Args(), Args(**state["args"])
-    for k in (field.name for field in dataclasses.fields(Args) if args is not None and field.name not in RUN_FLAGS):
-        given, was = getattr(args, k), getattr(saved, k)
-        if given not in (getattr(default, k), was):
-            fail(f"--{k.replace('_', '-')} cannot change on resume: the run has {was}, got {given}")
-    changed = {k: getattr(args, k) for k in RUN_FLAGS if args is not None and getattr(args, k) != getattr(default, k)}
-    return state, dataclasses.replace(saved, **changed)
+    for k, given in vars(args or default).items():  # a flag left at its default keeps the run's value
+        if k in RUN_FLAGS and given != getattr(default, k):
+            setattr(saved, k, given)
+        elif given not in (getattr(default, k), getattr(saved, k)):
+            fail(f"--{k.replace('_', '-')} cannot change on resume: the run has {getattr(saved, k)}, got {given}")
+    return state, saved
 
 
 def resume(state: dict, modules: dict, envs, generators) -> tuple[dict, bool]:
@@ -320,12 +313,10 @@ def resume(state: dict, modules: dict, envs, generators) -> tuple[dict, bool]:
     np.random.set_state(np_state)
     random.setstate(py_state)
     saved_envs = pickle.loads(envs_)
-    envs.envs = [current if env is None else env for (env, _, _), current in zip(saved_envs, envs.envs)]
-    for env, (_, rng, data) in zip(envs.envs, saved_envs):
-        env.unwrapped.np_random = rng
-        if data is not None:
-            env.unwrapped.data = data
-    lost = [e is None or (d is None and isinstance(e.unwrapped, gym.utils.EzPickle)) for e, _, d in saved_envs]
+    envs.envs = [current if env is None else env for (env, _), current in zip(saved_envs, envs.envs)]
+    for env, (_, attrs) in zip(envs.envs, saved_envs):
+        vars(env.unwrapped).update(attrs)
+    lost = [e is None or ("data" not in a and isinstance(e.unwrapped, gym.utils.EzPickle)) for e, a in saved_envs]
     return state["loop"], not any(lost)  # envs whose state is lost (Box2D) restart their episodes
 
 
@@ -345,9 +336,8 @@ def main(args: Args) -> dict:
         return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
     state, args = load_checkpoint(args.resume, args) if args.resume else (None, args)
     env_id, obs_space, action_space = resolve_env(args.env_id)
-    args = dataclasses.replace(args, env_id=env_id)
     box = int(isinstance(action_space, gym.spaces.Box))
-    args = dataclasses.replace(args, **{k: v[box] for k, v in DEFAULTS.items() if getattr(args, k) is None})
+    args = dataclasses.replace(args, env_id=env_id, **{k: v[box] for k, v in DEFAULTS.items() if vars(args)[k] is None})
     check_args(args, obs_space, action_space)
     batch_size = args.num_envs * args.num_steps
     num_iterations = args.total_timesteps // batch_size
@@ -371,10 +361,8 @@ def main(args: Args) -> dict:
 
     # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
     # and puts the true last one in infos["final_obs"], so there is no dummy step to mask out.
-    envs = gym.vector.SyncVectorEnv(
-        [make_env(args.env_id) for _ in range(args.num_envs)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
-    )
-    assert envs.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
+    envs = gym.vector.SyncVectorEnv([make_env(args.env_id)] * args.num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+    assert envs.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
     obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
     agent = Agent(obs_dim, action_space, args.hidden_sizes).to(device)
     optimizer = torch.optim.RMSprop(agent.parameters(), lr=args.learning_rate, alpha=0.99, eps=1e-5, foreach=True)
@@ -393,7 +381,7 @@ def main(args: Args) -> dict:
             return torch.as_tensor(np.asarray(raw, np.float32).reshape(len(raw), -1), device=device)
         if update:
             obs_rms.update(raw)
-        return torch.as_tensor(normalize(obs_rms, raw), device=device)
+        return torch.as_tensor(obs_rms.normalize(raw), device=device)
 
     global_step, iteration, updates, episodes, recent_returns = 0, 0, 0, 0, []
     next_obs, _ = envs.reset(seed=args.seed)

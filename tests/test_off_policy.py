@@ -415,7 +415,7 @@ COMMON_BAD = [
     (dict(tau=2.0), "--tau must be in [0, 1]"),
     (dict(learning_starts=-1), "--learning-starts must be non-negative"),
     (dict(total_timesteps=100, learning_starts=100), "must exceed --learning-starts"),
-    (dict(eval_checkpoint="missing.pt"), "no checkpoint at missing.pt"),
+    (dict(eval_checkpoint="missing.pt"), "cannot read checkpoint missing.pt: [Errno 2] No such file"),
     (dict(eval_checkpoint="missing.pt", eval_episodes=0), "--eval-episodes must be positive with --eval-checkpoint"),
     (dict(seed=-1), "--seed must be in [0, 2**32), got -1"),
     (dict(capture_video=True, eval_episodes=0), "--capture-video records the evaluation episodes"),

@@ -161,7 +161,7 @@ def test_observation_normalisation_matches_numpy(algo):
     """Catches observations divided by the running variance instead of its square root, a missing clip,
     and running statistics that are not those of every batch so far."""
     module, rng = load_algo(algo), np.random.default_rng(0)
-    rms = module.RunningMeanStd(shape=(3,))
+    rms = module.RunningStats(shape=(3,))
     batches = [rng.normal(2.0, 3.0, size=(n, 3)) for n in (1, 5, 17, 4)]
     for b in batches:
         rms.update(b)
@@ -171,7 +171,7 @@ def test_observation_normalisation_matches_numpy(algo):
     x = rng.normal(2.0, 30.0, size=(50, 3))
     expected = np.clip((x - data.mean(0)) / data.std(0), -10.0, 10.0)
     assert 0 < (np.abs(expected) == 10.0).mean() < 0.5  # some entries clipped, most not
-    np.testing.assert_allclose(module.normalize(rms, x), expected, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(rms.normalize(x), expected, rtol=1e-3, atol=1e-3)
 
 
 # ---------------------------------------------------------------- time limits, end to end
@@ -466,7 +466,7 @@ COMMON_BAD = [
     (dict(env_id="CartPole-v1", gamma=1.5), "--gamma must be in [0, 1]"),
     (dict(env_id="CartPole-v1", hidden_sizes=(64, 0)), "--hidden-sizes must be positive"),
     (dict(env_id="CartPole-v1", total_timesteps=10), "is less than one batch"),
-    (dict(eval_checkpoint="missing.pt"), "no checkpoint at missing.pt"),
+    (dict(eval_checkpoint="missing.pt"), "cannot read checkpoint missing.pt: [Errno 2] No such file"),
     (dict(eval_checkpoint="missing.pt", eval_episodes=0), "--eval-episodes must be positive with --eval-checkpoint"),
     (dict(env_id="CartPole-v1", seed=-1), "--seed must be in [0, 2**32), got -1"),
     (dict(env_id="CartPole-v1", capture_video=True, eval_episodes=0), "--capture-video records the evaluation"),

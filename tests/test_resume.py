@@ -129,6 +129,24 @@ def test_resume_from_an_older_checkpoint_hides_the_events_after_it():
     assert episodic_returns(run_dir) == episodic_returns(f"runs/{straight['run_name']}")
 
 
+def test_resumed_trpo_policy_has_the_memory_layout_the_line_search_leaves(monkeypatch):
+    """The line search leaves the policy's weights as views into one flat vector; loading a checkpoint gives
+    one tensor each. Matrix products over a different layout may round differently, so a resumed run that
+    keeps the loaded layout can drift from the uninterrupted run, or not, by chance: checked directly."""
+    module, storages = load_algo("trpo"), []
+    trpo_update = module.trpo_update
+
+    def spy(agent, params, *rest):
+        storages.append(len({p.untyped_storage().data_ptr() for p in params}))
+        return trpo_update(agent, params, *rest)
+
+    monkeypatch.setattr(module, "trpo_update", spy)
+    kwargs = dict(env_id="Pendulum-v1", num_envs=1, num_steps=64, vf_iters=1, eval_episodes=0)
+    first = module.main(module.Args(**kwargs, total_timesteps=128))
+    module.main(module.Args(resume=f"runs/{first['run_name']}", total_timesteps=192))
+    assert storages[0] > 1 and storages[1:] == [1, 1]  # fresh weights apart; one vector after every search
+
+
 def test_resume_continues_to_a_larger_budget():
     """A finished run resumed with a larger --total-timesteps trains on from where it ended."""
     module = load_algo("td3")
@@ -244,7 +262,7 @@ def bad_checkpoints(tmp_path):
     state["args"]["env_id"] = "gone_module:GoneEnv-v0"
     torch.save(state, tmp_path / "gone_env.pt")
     return good, {
-        "missing": (str(tmp_path / "missing.pt"), "no checkpoint at"),
+        "missing": (str(tmp_path / "missing.pt"), "No such file or directory"),
         "truncated": (str(tmp_path / "truncated.pt"), "cannot read checkpoint"),
         "corrupt": (str(tmp_path / "corrupt.pt"), "cannot read checkpoint"),
         "foreign": (str(tmp_path / "foreign.pt"), "is not a checkpoint of this project, not of"),
