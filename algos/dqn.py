@@ -359,10 +359,9 @@ def main(args: Args) -> dict:
     for sig in (signal.SIGINT, signal.SIGTERM):
         handlers[sig] = signal.signal(sig, lambda signum, _: os._exit(128 + signum) if stop else stop.append(signum))
     start_time, start_step, start_iteration, last_print = time.time(), global_step, iteration, 0.0
+    exploration_steps = int(args.exploration_fraction * args.total_timesteps)  # epsilon's linear decay
     for iteration in range(start_iteration + 1, num_iterations + 1):
-        epsilon = linear_schedule(
-            args.start_e, args.end_e, int(args.exploration_fraction * args.total_timesteps), global_step
-        )
+        epsilon = linear_schedule(args.start_e, args.end_e, exploration_steps, global_step)
         global_step += args.num_envs
         actions = envs.action_space.sample()
         if global_step > args.learning_starts:

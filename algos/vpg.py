@@ -373,8 +373,7 @@ def main(args: Args) -> dict:
 
     global_step, iteration, updates, episodes, recent_returns = 0, 0, 0, 0, []
     next_obs, _ = envs.reset(seed=args.seed)
-    envs.action_space.seed(args.seed)
-    generators = [envs.action_space.np_random]
+    generators = []  # the numpy streams the loop draws from: none, sampling and minibatches use torch's
     next_obs = prepare(next_obs, update=True)
     if state:
         loop, exact = resume(state, modules, envs, generators)
