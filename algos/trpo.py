@@ -361,7 +361,8 @@ def save_checkpoint(path: str, args: Args, run_name: str, wandb_id, modules: dic
     """The run's full state: each module's state_dict, the loop's counters, every random stream, the envs pickled.
     Classic-control envs pickle whole, Box2D and MuJoCo ones (EzPickle) their arguments: their RNG and MuJoCo's
     MjData go beside them. Written, then renamed: a SIGKILL mid-write leaves the previous checkpoint whole."""
-    envs_ = [(env, {k: v for k, v in vars(env.unwrapped).items() if k in ("_np_random", "data")}) for env in envs.envs]
+    keep = ("_np_random", "_np_random_seed", "data")  # the env's RNG (its seed too, or reading it reseeds) and MjData
+    envs_ = [(env, {k: v for k, v in vars(env.unwrapped).items() if k in keep}) for env in envs.envs]
     try:
         envs_ = pickle.dumps(envs_)
     except Exception:  # an env that does not pickle (a lambda inside, say) restarts its episodes on resume

@@ -147,6 +147,30 @@ def test_resumed_trpo_policy_has_the_memory_layout_the_line_search_leaves(monkey
     assert storages[0] > 1 and storages[1:] == [1, 1]  # fresh weights apart; one vector after every search
 
 
+def test_a_mujoco_env_comes_back_with_its_random_stream_and_seed(tmp_path):
+    """MuJoCo envs pickle only their constructor's arguments; the checkpoint adds their state. Reading
+    np_random_seed on an env whose seed was never set reseeds it at random (gymnasium's lazy start), so the
+    seed must come back with the random stream: the resumed env then resets exactly as the original does."""
+    module = load_algo("td3")
+
+    def make_envs(seed):
+        envs = gym.vector.SyncVectorEnv(
+            [module.make_env("HalfCheetah-v5")], autoreset_mode=module.AutoresetMode.SAME_STEP
+        )
+        envs.reset(seed=seed)
+        return envs
+
+    original, path = make_envs(3), str(tmp_path / "td3.pt")
+    original.step(original.action_space.sample())
+    module.save_checkpoint(path, module.Args(), "run", None, {}, {}, original, [])
+    resumed = make_envs(99)
+    assert module.resume(torch.load(path, weights_only=True), {}, resumed, []) == ({}, True)
+    assert resumed.envs[0].unwrapped.np_random_seed == original.envs[0].unwrapped.np_random_seed == 3
+    for envs in (original, resumed):  # an unseeded reset draws its start state from the env's own stream
+        envs.envs[0].reset()
+    assert torch.equal(*(torch.as_tensor(e.envs[0].unwrapped.data.qpos) for e in (original, resumed)))
+
+
 def test_resume_continues_to_a_larger_budget():
     """A finished run resumed with a larger --total-timesteps trains on from where it ended."""
     module = load_algo("td3")
