@@ -40,7 +40,7 @@ def run(script: str, flags: str, folder: str) -> tuple[dict, list]:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     out = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True)
     if out.returncode != 0:
-        raise SystemExit(f"error: {' '.join(cmd)} failed: {out.stderr.strip().splitlines()[-1:]}")
+        raise SystemExit(f"error: {' '.join(cmd)} failed: {(out.stderr.strip().splitlines() or [''])[-1]}")
     (path,) = glob.glob(os.path.join(folder, "runs", "*", "*.pt"))
     state = torch.load(path, weights_only=True)
     for k in ("run_name", "pickled", "args"):
@@ -75,7 +75,8 @@ def main() -> int:
             open(committed, "wb").write(show.stdout)
             for i, flags in enumerate(RUNS[name]):
                 before, after = (os.path.join(tmp, f"{name}{i}{side}") for side in "ab")
-                os.makedirs(before), os.makedirs(after)
+                for folder in (before, after):
+                    os.makedirs(folder)
                 found = differences(
                     run(committed, flags, before), run(os.path.join(ROOT, "algos", f"{name}.py"), flags, after)
                 )

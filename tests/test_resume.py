@@ -169,6 +169,8 @@ def test_a_mujoco_env_comes_back_with_its_random_stream_and_seed(tmp_path):
     for envs in (original, resumed):  # an unseeded reset draws its start state from the env's own stream
         envs.envs[0].reset()
     assert torch.equal(*(torch.as_tensor(e.envs[0].unwrapped.data.qpos) for e in (original, resumed)))
+    for envs in (original, resumed):
+        envs.close()
 
 
 def test_resume_continues_to_a_larger_budget():
