@@ -240,15 +240,16 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
         for field in fields.split():
             if not ok(getattr(args, field)):
                 fail(f"--{field.replace('_', '-')} must be {what}, got {getattr(args, field)}")
-    if args.capture_video and args.eval_episodes == 0:
-        fail("--capture-video records the evaluation episodes, but --eval-episodes is 0")
+    if args.eval_episodes == 0 and (args.capture_video or args.eval_checkpoint):
+        fail("--eval-episodes must be positive with --capture-video or --eval-checkpoint, got 0")
     if args.total_timesteps <= args.learning_starts:
         fail(f"--total-timesteps {args.total_timesteps} must exceed --learning-starts {args.learning_starts}")
 
 
 # ---- Checkpoints ----
-# Flags a resumed run may change (a larger budget extends its schedules); the others define the run.
-RUN_FLAGS = "total_timesteps checkpoint_every resume eval_episodes capture_video torch_threads cuda track".split()
+# Flags a resumed or evaluated run may change (a larger budget extends its schedules); the others define the run.
+RUN_FLAGS = "total_timesteps checkpoint_every resume eval_checkpoint eval_episodes capture_video".split()
+RUN_FLAGS += ["torch_threads", "cuda", "track"]
 
 
 def save_checkpoint(path: str, args: Args, run_name: str, wandb_id, modules: dict, loop: dict, envs, generators):
@@ -288,16 +289,13 @@ def load_checkpoint(path: str, args: Args | None = None) -> tuple[dict, Args]:
         if k in RUN_FLAGS and given != getattr(default, k):
             setattr(saved, k, given)
         elif given not in (getattr(default, k), getattr(saved, k)):
-            fail(f"--{k.replace('_', '-')} cannot change on resume: the run has {getattr(saved, k)}, got {given}")
+            fail(f"--{k.replace('_', '-')} cannot change from the saved run's {getattr(saved, k)}, got {given}")
     return state, saved
 
 
-def resume(state: dict, modules: dict, envs, generators) -> tuple[dict, bool]:
-    """Load a checkpoint into the modules, envs and random streams (unpickling runs code: only --resume calls
-    this, on the user's own run); return the loop's state and whether the envs continue exactly."""
-    for k, m in modules.items():
-        if m is not None:
-            m.load_state_dict(state[k])
+def resume(state: dict, envs, generators) -> tuple[dict, bool]:
+    """Load a checkpoint's envs and random streams (unpickling runs code: only --resume calls this, on the user's
+    own run); return the loop's state and whether the envs continue exactly."""
     torch.set_rng_state(state["torch_rng"])
     envs_, states, np_state, py_state = pickle.loads(state["pickled"].numpy().tobytes())
     for generator, saved in zip(generators, states):
@@ -315,22 +313,41 @@ def resume(state: dict, modules: dict, envs, generators) -> tuple[dict, bool]:
 # ---- Main ----
 def main(args: Args) -> dict:
     torch.set_num_threads(args.torch_threads or torch.get_num_threads())
-    if args.eval_checkpoint is not None:
-        if args.eval_episodes <= 0:
-            fail(f"--eval-episodes must be positive with --eval-checkpoint, got {args.eval_episodes}")
-        state, saved = load_checkpoint(args.eval_checkpoint)
-        env_id, obs_space, action_space = resolve_env(saved.env_id)
-        actor = Actor(int(np.prod(obs_space.shape)), action_space, saved.hidden_sizes)
-        actor.load_state_dict(state["actor"])
-        video_folder = f"videos/{state['run_name']}-eval" if args.capture_video else None
-        returns = evaluate(actor, env_id, args.eval_episodes, args.seed, video_folder)
-        return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
-    state, args = load_checkpoint(args.resume, args) if args.resume else (None, args)
+    checkpoint = args.eval_checkpoint or args.resume
+    state, args = load_checkpoint(checkpoint, args) if checkpoint else (None, args)
     env_id, obs_space, action_space = resolve_env(args.env_id)
     args = dataclasses.replace(args, env_id=env_id)
     check_args(args, obs_space, action_space)
     num_iterations = args.total_timesteps // args.num_envs
     run_name = state["run_name"] if state else f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    # One stream per consumer, all derived from --seed: numpy generators seeded with one integer would replay
+    # one random sequence as the envs' start states, the warm-up actions and the buffer's samples.
+    streams = np.random.SeedSequence(args.seed).spawn(3)
+    env_seed, action_seed, buffer_seed = (int(s.generate_state(1)[0]) for s in streams)
+    device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
+    obs_dim = int(np.prod(obs_space.shape))
+    actor = Actor(obs_dim, action_space, args.hidden_sizes).to(device)
+    qf1 = QNetwork(obs_dim, int(np.prod(action_space.shape)), args.hidden_sizes).to(device)
+    qf2 = QNetwork(obs_dim, int(np.prod(action_space.shape)), args.hidden_sizes).to(device)
+    target_actor, qf1_target, qf2_target = copy.deepcopy(actor), copy.deepcopy(qf1), copy.deepcopy(qf2)
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.policy_lr, fused=True)
+    q_optimizer = torch.optim.Adam(list(qf1.parameters()) + list(qf2.parameters()), lr=args.q_lr, fused=True)
+    rb = ReplayBuffer(args.buffer_size, obs_dim, action_space.shape, np.float32, buffer_seed)  # memory as it fills
+    # What a checkpoint holds beside the loop's state and the random streams: everything with a state_dict.
+    modules = dict(actor=actor, qf1=qf1, qf2=qf2, target_actor=target_actor, qf1_target=qf1_target)
+    modules.update(qf2_target=qf2_target, actor_optimizer=actor_optimizer, q_optimizer=q_optimizer, rb=rb)
+    for k, m in modules.items():  # weights only: the pickled envs and random streams are left to resume()
+        if state and m is not None:
+            m.load_state_dict(state[k])
+    if args.eval_checkpoint is not None:  # the run's own evaluation episodes, on the saved policy
+        video_folder = f"videos/{run_name}-eval" if args.capture_video else None
+        returns = evaluate(actor, args.env_id, args.eval_episodes, args.seed + 10_000, video_folder)
+        return dict(eval_returns=returns, eval_mean_return=float(np.mean(returns)))
+
     checkpoint_path, wandb_id = f"runs/{run_name}/{args.exp_name}.pt", state and state["wandb_id"]
     if args.track:
         import wandb  # imported only when tracking: it is slow to import
@@ -342,38 +359,17 @@ def main(args: Args) -> dict:
     writer = SummaryWriter(f"runs/{run_name}", purge_step=state and state["loop"]["global_step"] + 1)
     table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
     writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
-
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    # One stream per consumer, all derived from --seed: numpy generators seeded with one integer would replay
-    # one random sequence as the envs' start states, the warm-up actions and the buffer's samples.
-    streams = np.random.SeedSequence(args.seed).spawn(3)
-    env_seed, action_seed, buffer_seed = (int(s.generate_state(1)[0]) for s in streams)
-    device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
-
     # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
     # and puts the true last one in infos["final_obs"], which is the next_obs the buffer must store.
     envs = gym.vector.SyncVectorEnv([make_env(args.env_id)] * args.num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
     assert envs.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
-    obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
-    actor = Actor(obs_dim, action_space, args.hidden_sizes).to(device)
-    qf1 = QNetwork(obs_dim, int(np.prod(action_space.shape)), args.hidden_sizes).to(device)
-    qf2 = QNetwork(obs_dim, int(np.prod(action_space.shape)), args.hidden_sizes).to(device)
-    target_actor, qf1_target, qf2_target = copy.deepcopy(actor), copy.deepcopy(qf1), copy.deepcopy(qf2)
-    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.policy_lr, fused=True)
-    q_optimizer = torch.optim.Adam(list(qf1.parameters()) + list(qf2.parameters()), lr=args.q_lr, fused=True)
-    rb = ReplayBuffer(args.buffer_size, obs_dim, action_space.shape, np.float32, buffer_seed)  # memory as it fills
-    # What a checkpoint holds beside the loop's state and the random streams: everything with a state_dict.
-    modules = dict(actor=actor, qf1=qf1, qf2=qf2, target_actor=target_actor, qf1_target=qf1_target)
-    modules.update(qf2_target=qf2_target, actor_optimizer=actor_optimizer, q_optimizer=q_optimizer, rb=rb)
 
     global_step, iteration, q_updates, actor_updates, episodes, recent_returns = 0, 0, 0, 0, 0, []
     obs, _ = envs.reset(seed=env_seed)
     envs.action_space.seed(action_seed)
     generators = [envs.action_space.np_random, rb.rng]
     if state:
-        loop, exact = resume(state, modules, envs, generators)
+        loop, exact = resume(state, envs, generators)
         global_step, iteration, q_updates, actor_updates, episodes, recent_returns, obs = loop.values()
         obs = obs.numpy() if exact else envs.reset()[0]
         print(f"resumed {run_name} at step {global_step}" + ("" if exact else ", its episodes restarted"))
@@ -432,16 +428,14 @@ def main(args: Args) -> dict:
                 soft_update(qf2_target, qf2, args.tau)
 
             if q_updates % 100 == 0:
-                sps = int((global_step - start_step) / (time.time() - start_time))
-                writer.add_scalar("charts/SPS", sps, global_step)
-                writer.add_scalar("losses/qf1_loss", qf1_loss.item(), global_step)
-                writer.add_scalar("losses/qf2_loss", qf2_loss.item(), global_step)
-                writer.add_scalar("losses/qf_loss", qf_loss.item() / 2.0, global_step)
-                writer.add_scalar("losses/q_values", qf1_a_values.mean().item(), global_step)
+                losses = dict(qf1_loss=qf1_loss, qf2_loss=qf2_loss, qf_loss=qf_loss / 2.0, q_values=qf1_a_values.mean())
+                for name, value in losses.items():
+                    writer.add_scalar(f"losses/{name}", value, global_step)
                 if actor_updates:  # with a policy delay above 100 the actor may not have stepped yet
                     writer.add_scalar("losses/actor_loss", actor_loss.item(), global_step)
         if time.time() - last_print > 5.0 or iteration == num_iterations:
             last_print, sps = time.time(), int((global_step - start_step) / (time.time() - start_time))
+            writer.add_scalar("charts/SPS", sps, global_step)
             eta = (args.total_timesteps - global_step) / max(sps, 1) / 60
             recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"
             line = f"step {global_step}/{args.total_timesteps}  SPS {sps}  return(last 20) {recent}  ETA {eta:.1f} min"

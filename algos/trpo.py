@@ -345,16 +345,17 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
         for field in fields.split():
             if not ok(getattr(args, field)):
                 fail(f"--{field.replace('_', '-')} must be {what}, got {getattr(args, field)}")
-    if args.capture_video and args.eval_episodes == 0:
-        fail("--capture-video records the evaluation episodes, but --eval-episodes is 0")
+    if args.eval_episodes == 0 and (args.capture_video or args.eval_checkpoint):
+        fail("--eval-episodes must be positive with --capture-video or --eval-checkpoint, got 0")
     batch_size = args.num_envs * args.num_steps
     if args.total_timesteps < batch_size:
         fail(f"--total-timesteps {args.total_timesteps} is less than one batch (num_envs * num_steps = {batch_size})")
 
 
 # ---- Checkpoints ----
-# Flags a resumed run may change (a larger budget extends its schedules); the others define the run.
-RUN_FLAGS = "total_timesteps checkpoint_every resume eval_episodes capture_video torch_threads cuda track".split()
+# Flags a resumed or evaluated run may change (a larger budget extends its schedules); the others define the run.
+RUN_FLAGS = "total_timesteps checkpoint_every resume eval_checkpoint eval_episodes capture_video".split()
+RUN_FLAGS += ["torch_threads", "cuda", "track"]
 
 
 def save_checkpoint(path: str, args: Args, run_name: str, wandb_id, modules: dict, loop: dict, envs, generators):
@@ -394,16 +395,13 @@ def load_checkpoint(path: str, args: Args | None = None) -> tuple[dict, Args]:
         if k in RUN_FLAGS and given != getattr(default, k):
             setattr(saved, k, given)
         elif given not in (getattr(default, k), getattr(saved, k)):
-            fail(f"--{k.replace('_', '-')} cannot change on resume: the run has {getattr(saved, k)}, got {given}")
+            fail(f"--{k.replace('_', '-')} cannot change from the saved run's {getattr(saved, k)}, got {given}")
     return state, saved
 
 
-def resume(state: dict, modules: dict, envs, generators) -> tuple[dict, bool]:
-    """Load a checkpoint into the modules, envs and random streams (unpickling runs code: only --resume calls
-    this, on the user's own run); return the loop's state and whether the envs continue exactly."""
-    for k, m in modules.items():
-        if m is not None:
-            m.load_state_dict(state[k])
+def resume(state: dict, envs, generators) -> tuple[dict, bool]:
+    """Load a checkpoint's envs and random streams (unpickling runs code: only --resume calls this, on the user's
+    own run); return the loop's state and whether the envs continue exactly."""
     torch.set_rng_state(state["torch_rng"])
     envs_, states, np_state, py_state = pickle.loads(state["pickled"].numpy().tobytes())
     for generator, saved in zip(generators, states):
@@ -421,18 +419,8 @@ def resume(state: dict, modules: dict, envs, generators) -> tuple[dict, bool]:
 # ---- Main ----
 def main(args: Args) -> dict:
     torch.set_num_threads(args.torch_threads or torch.get_num_threads())
-    if args.eval_checkpoint is not None:
-        if args.eval_episodes <= 0:
-            fail(f"--eval-episodes must be positive with --eval-checkpoint, got {args.eval_episodes}")
-        state, saved = load_checkpoint(args.eval_checkpoint)
-        env_id, obs_space, action_space = resolve_env(saved.env_id)
-        agent = Agent(int(np.prod(obs_space.shape)), action_space, saved.hidden_sizes)
-        agent.load_state_dict(state["agent"])
-        obs_rms = state["obs_rms"] and RunningStats().load_state_dict(state["obs_rms"])
-        video_folder = f"videos/{state['run_name']}-eval" if args.capture_video else None
-        returns = evaluate(agent, obs_rms, env_id, args.eval_episodes, args.seed, video_folder)
-        return {"eval_returns": returns, "eval_mean_return": float(np.mean(returns))}
-    state, args = load_checkpoint(args.resume, args) if args.resume else (None, args)
+    checkpoint = args.eval_checkpoint or args.resume
+    state, args = load_checkpoint(checkpoint, args) if checkpoint else (None, args)
     env_id, obs_space, action_space = resolve_env(args.env_id)
     box = int(isinstance(action_space, gym.spaces.Box))
     args = dataclasses.replace(args, env_id=env_id, **{k: v[box] for k, v in DEFAULTS.items() if vars(args)[k] is None})
@@ -440,6 +428,28 @@ def main(args: Args) -> dict:
     batch_size = args.num_envs * args.num_steps
     num_iterations = args.total_timesteps // batch_size
     run_name = state["run_name"] if state else f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
+    obs_dim = int(np.prod(obs_space.shape))
+    agent = Agent(obs_dim, action_space, args.hidden_sizes).to(device)
+    critic_params = list(agent.critic.parameters())
+    policy_params = [p for name, p in agent.named_parameters() if not name.startswith("critic.")]
+    value_optimizer = torch.optim.Adam(critic_params, lr=args.vf_lr, fused=True)
+    obs_rms = RunningStats(shape=(obs_dim,)) if args.norm_obs else None
+    return_rms, discounted_return = (RunningStats() if args.norm_reward else None), np.zeros(args.num_envs)
+    # What a checkpoint holds beside the loop's state and the random streams: everything with a state_dict.
+    modules = dict(agent=agent, value_optimizer=value_optimizer, obs_rms=obs_rms, return_rms=return_rms)
+    for k, m in modules.items():  # weights only: the pickled envs and random streams are left to resume()
+        if state and m is not None:
+            m.load_state_dict(state[k])
+    if args.eval_checkpoint is not None:  # the run's own evaluation episodes, on the saved policy
+        video_folder = f"videos/{run_name}-eval" if args.capture_video else None
+        returns = evaluate(agent, obs_rms, args.env_id, args.eval_episodes, args.seed + 10_000, video_folder)
+        return dict(eval_returns=returns, eval_mean_return=float(np.mean(returns)))
+
     checkpoint_path, wandb_id = f"runs/{run_name}/{args.exp_name}.pt", state and state["wandb_id"]
     if args.track:
         import wandb  # imported only when tracking: it is slow to import
@@ -451,25 +461,10 @@ def main(args: Args) -> dict:
     writer = SummaryWriter(f"runs/{run_name}", purge_step=state and state["loop"]["global_step"] + 1)
     table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
     writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
-
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    device = torch.device("cuda" if args.cuda and torch.cuda.is_available() else "cpu")
-
     # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
     # and puts the true last one in infos["final_obs"], so there is no dummy step to mask out.
     envs = gym.vector.SyncVectorEnv([make_env(args.env_id)] * args.num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
     assert envs.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
-    obs_dim, action_space = int(np.prod(envs.single_observation_space.shape)), envs.single_action_space
-    agent = Agent(obs_dim, action_space, args.hidden_sizes).to(device)
-    critic_params = list(agent.critic.parameters())
-    policy_params = [p for name, p in agent.named_parameters() if not name.startswith("critic.")]
-    value_optimizer = torch.optim.Adam(critic_params, lr=args.vf_lr, fused=True)
-    obs_rms = RunningStats(shape=(obs_dim,)) if args.norm_obs else None
-    return_rms, discounted_return = (RunningStats() if args.norm_reward else None), np.zeros(args.num_envs)
-    # What a checkpoint holds beside the loop's state and the random streams: everything with a state_dict.
-    modules = dict(agent=agent, value_optimizer=value_optimizer, obs_rms=obs_rms, return_rms=return_rms)
 
     shape = (args.num_steps, args.num_envs)
     obs = torch.zeros(shape + (obs_dim,), device=device)
@@ -486,9 +481,9 @@ def main(args: Args) -> dict:
     global_step, iteration, updates, episodes, recent_returns = 0, 0, 0, 0, []
     next_obs, _ = envs.reset(seed=args.seed)
     generators = []  # the numpy streams the loop draws from: none, sampling and minibatches use torch's
-    next_obs = prepare(next_obs, update=True)
+    next_obs = prepare(next_obs, update=state is None)  # a resumed run's statistics are loaded already
     if state:
-        loop, exact = resume(state, modules, envs, generators)
+        loop, exact = resume(state, envs, generators)
         # The policy's weights as views into one flat vector, as the line search leaves them: the same memory
         # layout gives the same float rounding.
         nn.utils.vector_to_parameters(nn.utils.parameters_to_vector(policy_params).detach(), policy_params)
@@ -563,14 +558,12 @@ def main(args: Args) -> dict:
         var_y = b_returns.var().item()
         explained_var = float("nan") if var_y == 0 else 1 - (b_returns - b_values).var().item() / var_y
         sps = int((global_step - start_step) / (time.time() - start_time))
-        writer.add_scalar("charts/learning_rate", value_optimizer.param_groups[0]["lr"], global_step)
-        writer.add_scalar("charts/SPS", sps, global_step)
-        writer.add_scalar("losses/value_loss", v_loss.item(), global_step)
-        writer.add_scalar("losses/policy_loss", pg_loss.item(), global_step)
-        writer.add_scalar("losses/entropy", entropy_loss.item(), global_step)
-        writer.add_scalar("losses/kl", kl.item(), global_step)
-        writer.add_scalar("losses/backtrack_iters", backtrack_iters, global_step)
-        writer.add_scalar("losses/explained_variance", explained_var, global_step)
+        scalars = {"charts/learning_rate": value_optimizer.param_groups[0]["lr"], "charts/SPS": sps}
+        scalars.update({"losses/value_loss": v_loss, "losses/policy_loss": pg_loss, "losses/entropy": entropy_loss})
+        scalars.update({"losses/kl": kl, "losses/backtrack_iters": backtrack_iters})
+        scalars.update({"losses/explained_variance": explained_var})
+        for tag, value in scalars.items():
+            writer.add_scalar(tag, value, global_step)
         if time.time() - last_print > 5.0 or iteration == num_iterations:
             last_print, eta = time.time(), (args.total_timesteps - global_step) / max(sps, 1) / 60
             recent = f"{np.mean(recent_returns[-20:]):.1f}" if recent_returns else "n/a"

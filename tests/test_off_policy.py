@@ -302,7 +302,11 @@ def test_smoke_train_save_and_evaluate_checkpoint(algo):
     assert os.path.isfile(path) and not os.path.exists(path + ".tmp")
     state = torch.load(path, weights_only=True)
     assert state["args"]["env_id"] == a.env_id and state["loop"]["global_step"] == out["global_step"]
-    evaluated = module.main(module.Args(eval_checkpoint=path, eval_episodes=2, seed=a.seed + 10_000))
+    evaluated = module.main(module.Args(eval_checkpoint=path, eval_episodes=2))
+    with pytest.raises(SystemExit, match="--seed cannot change from the saved run's 1, got 2"):
+        module.main(module.Args(eval_checkpoint=path, seed=2))  # the run's own evaluation seeds only
+    with pytest.raises(SystemExit, match="--eval-episodes must be positive with --capture-video or --eval-che"):
+        module.main(module.Args(eval_checkpoint=path, eval_episodes=0))
     assert evaluated["eval_returns"] == pytest.approx(out["eval_returns"])
 
 
@@ -416,9 +420,8 @@ COMMON_BAD = [
     (dict(learning_starts=-1), "--learning-starts must be non-negative"),
     (dict(total_timesteps=100, learning_starts=100), "must exceed --learning-starts"),
     (dict(eval_checkpoint="missing.pt"), "cannot read checkpoint missing.pt: [Errno 2] No such file"),
-    (dict(eval_checkpoint="missing.pt", eval_episodes=0), "--eval-episodes must be positive with --eval-checkpoint"),
     (dict(seed=-1), "--seed must be in [0, 2**32), got -1"),
-    (dict(capture_video=True, eval_episodes=0), "--capture-video records the evaluation episodes"),
+    (dict(capture_video=True, eval_episodes=0), "--eval-episodes must be positive with --capture-video"),
 ]
 ALGO_BAD = {
     "dqn": [

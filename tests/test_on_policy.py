@@ -349,7 +349,11 @@ def test_smoke_train_save_and_evaluate_checkpoint(algo, env_id):
     state = torch.load(path, weights_only=True)
     assert state["args"]["env_id"] == a.env_id and state["loop"]["global_step"] == out["global_step"]
     assert (state["obs_rms"] is not None) == (env_id == "Pendulum-v1")
-    evaluated = module.main(module.Args(eval_checkpoint=path, eval_episodes=2, seed=a.seed + 10_000))
+    evaluated = module.main(module.Args(eval_checkpoint=path, eval_episodes=2))
+    with pytest.raises(SystemExit, match="--seed cannot change from the saved run's 1, got 2"):
+        module.main(module.Args(eval_checkpoint=path, seed=2))  # the run's own evaluation seeds only
+    with pytest.raises(SystemExit, match="--eval-episodes must be positive with --capture-video or --eval-che"):
+        module.main(module.Args(eval_checkpoint=path, eval_episodes=0))
     # Same weights, same frozen normalisation, same seeds: the checkpoint reproduces the final evaluation.
     assert evaluated["eval_returns"] == pytest.approx(out["eval_returns"])
 
@@ -467,9 +471,11 @@ COMMON_BAD = [
     (dict(env_id="CartPole-v1", hidden_sizes=(64, 0)), "--hidden-sizes must be positive"),
     (dict(env_id="CartPole-v1", total_timesteps=10), "is less than one batch"),
     (dict(eval_checkpoint="missing.pt"), "cannot read checkpoint missing.pt: [Errno 2] No such file"),
-    (dict(eval_checkpoint="missing.pt", eval_episodes=0), "--eval-episodes must be positive with --eval-checkpoint"),
     (dict(env_id="CartPole-v1", seed=-1), "--seed must be in [0, 2**32), got -1"),
-    (dict(env_id="CartPole-v1", capture_video=True, eval_episodes=0), "--capture-video records the evaluation"),
+    (
+        dict(env_id="CartPole-v1", capture_video=True, eval_episodes=0),
+        "--eval-episodes must be positive with --capture-video",
+    ),
 ]
 ALGO_BAD = {
     "ppo_clip": [
