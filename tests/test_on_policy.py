@@ -550,9 +550,9 @@ def test_same_seed_same_results(algo, env_id):
 @pytest.mark.parametrize("algo", ON_POLICY)
 def test_file_is_standalone_and_within_budget(algo):
     text = algo_source(algo)
-    # The design asks for about 400 lines; about 280 of these are the shared command-line, checkpoint and
+    # The design asks for about 400 lines; about 270 of these are the shared command-line, checkpoint and
     # resume, evaluation and logging code. The ceilings keep the files from growing.
-    assert len(text.splitlines()) <= {"ppo_clip": 550, "vpg": 514, "a2c": 519, "trpo": 620}[algo]
+    assert len(text.splitlines()) <= {"ppo_clip": 531, "vpg": 490, "a2c": 501, "trpo": 598}[algo]
     assert max(len(line) for line in text.splitlines()) <= 120
     assert_standalone(text)
 
