@@ -204,10 +204,8 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
         fail(f"{args.env_id} has observations {obs_space}; {name} supports flat Box observations")
     if not isinstance(action_space, gym.spaces.Discrete):
-        fail(
-            f"{args.env_id} has actions {action_space}; {name} needs Discrete actions; "
-            "for Box actions use ddpg.py, td3.py or sac.py (or ppo_clip.py, a2c.py, trpo.py, vpg.py)"
-        )
+        hint = "for Box actions use ddpg.py, td3.py or sac.py (or ppo_clip.py, a2c.py, trpo.py, vpg.py)"
+        fail(f"{args.env_id} has actions {action_space}; {name} needs Discrete actions; {hint}")
     rules = [  # (what the value must be, the test, the flags it applies to)
         ("positive", lambda v: v > 0, "total_timesteps num_envs buffer_size batch_size checkpoint_every"),
         ("positive", lambda v: v > 0, "learning_rate target_network_frequency train_frequency"),

@@ -220,10 +220,8 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
         fail(f"{args.env_id} has observations {obs_space}; {name} supports flat Box observations")
     if not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) != 1:
-        fail(
-            f"{args.env_id} has actions {action_space}; {name} needs 1-d Box actions; "
-            "for Discrete actions use dqn.py, ppo_clip.py, a2c.py, trpo.py or vpg.py"
-        )
+        hint = "for Discrete actions use dqn.py, ppo_clip.py, a2c.py, trpo.py or vpg.py"
+        fail(f"{args.env_id} has actions {action_space}; {name} needs 1-d Box actions; {hint}")
     if not np.all(np.isfinite(action_space.low) & np.isfinite(action_space.high)):
         fail(f"{args.env_id} has unbounded actions {action_space}; {name} needs finite bounds")
     rules = [  # (what the value must be, the test, the flags it applies to)

@@ -489,7 +489,7 @@ def test_same_seed_same_results(algo):
 def test_file_is_standalone_and_within_budget(algo):
     text = algo_source(algo)
     # The design asks for about 400 lines: see test_on_policy.py's twin. The ceilings keep the files from growing.
-    assert len(text.splitlines()) <= {"dqn": 436, "ddpg": 451, "td3": 469, "sac": 505}[algo]
+    assert len(text.splitlines()) <= {"dqn": 434, "ddpg": 449, "td3": 467, "sac": 503}[algo]
     assert max(len(line) for line in text.splitlines()) <= 120
     assert_standalone(text)
 
