@@ -270,7 +270,7 @@ def save_checkpoint(path: str, args: Args, run_name: str, wandb_id, modules: dic
     os.replace(f"{path}.tmp", path)
 
 
-def load_checkpoint(path: str, args: Args | None = None) -> tuple[dict, Args]:
+def load_checkpoint(path: str, args: Args) -> tuple[dict, Args]:
     """A checkpoint of this file (or the one in the run folder `path`) loaded as weights only, and its arguments with
     the run flags given in `args`. A bad checkpoint, or a flag in `args` changing the run, stops with one line."""
     if os.path.isdir(path):  # a run folder holds one checkpoint, {exp_name}.pt
@@ -283,7 +283,7 @@ def load_checkpoint(path: str, args: Args | None = None) -> tuple[dict, Args]:
     if owner != name:
         fail(f"{path} is {f'a checkpoint of {owner}' if owner else 'not a checkpoint of this project'}, not of {name}")
     default, saved = Args(), Args(**state["args"])
-    for k, given in vars(args or default).items():  # a flag left at its default keeps the run's value
+    for k, given in vars(args).items():  # a flag left at its default keeps the run's value
         if k in RUN_FLAGS and given != getattr(default, k):
             setattr(saved, k, given)
         elif given not in (getattr(default, k), getattr(saved, k)):
