@@ -40,6 +40,17 @@ def assert_standalone(text: str):
     assert not re.search(r"^\s*(from|import)\s+(algos|vpg|dqn|a2c|ppo_clip|trpo|ddpg|td3|sac|conftest)\b", text, re.M)
 
 
+def assert_checkpoint_replays_evaluation(module, path: str, eval_returns: list):
+    """--eval-checkpoint gives the run's final evaluation again (same weights, frozen statistics, the run's own
+    seeds); another seed, or no episodes, stops with one line."""
+    evaluated = module.main(module.Args(eval_checkpoint=path, eval_episodes=len(eval_returns)))
+    assert evaluated["eval_returns"] == pytest.approx(eval_returns)
+    with pytest.raises(SystemExit, match="--seed cannot change from the saved run's 1, got 2"):
+        module.main(module.Args(eval_checkpoint=path, seed=2))
+    with pytest.raises(SystemExit, match="--eval-episodes must be positive with --capture-video or --eval-che"):
+        module.main(module.Args(eval_checkpoint=path, eval_episodes=0))
+
+
 def assert_same_seed_same_results(module, kwargs: dict):
     """Two runs with one seed match exactly; a third with another seed differs."""
     first, second = module.main(module.Args(**kwargs)), module.main(module.Args(**kwargs))

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from conftest import ALGOS, algo_source, assert_same_seed_same_results, assert_standalone, load_algo
+from conftest import (
+    ALGOS,
+    algo_source,
+    assert_checkpoint_replays_evaluation,
+    assert_same_seed_same_results,
+    assert_standalone,
+    load_algo,
+)
 
 OFF_POLICY = ["dqn", "ddpg", "td3", "sac"]
 CONTINUOUS = ["ddpg", "td3", "sac"]
@@ -302,12 +309,7 @@ def test_smoke_train_save_and_evaluate_checkpoint(algo):
     assert os.path.isfile(path) and not os.path.exists(path + ".tmp")
     state = torch.load(path, weights_only=True)
     assert state["args"]["env_id"] == a.env_id and state["loop"]["global_step"] == out["global_step"]
-    evaluated = module.main(module.Args(eval_checkpoint=path, eval_episodes=2))
-    with pytest.raises(SystemExit, match="--seed cannot change from the saved run's 1, got 2"):
-        module.main(module.Args(eval_checkpoint=path, seed=2))  # the run's own evaluation seeds only
-    with pytest.raises(SystemExit, match="--eval-episodes must be positive with --capture-video or --eval-che"):
-        module.main(module.Args(eval_checkpoint=path, eval_episodes=0))
-    assert evaluated["eval_returns"] == pytest.approx(out["eval_returns"])
+    assert_checkpoint_replays_evaluation(module, path, out["eval_returns"])
 
 
 # Pendulum's torque rescaled from [-2, 2] to [0.5, 3]: bounds that are neither symmetric nor [-1, 1].

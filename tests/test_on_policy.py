@@ -10,7 +10,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import ALGOS, algo_source, assert_same_seed_same_results, assert_standalone, load_algo
+from conftest import (
+    ALGOS,
+    algo_source,
+    assert_checkpoint_replays_evaluation,
+    assert_same_seed_same_results,
+    assert_standalone,
+    load_algo,
+)
 
 ON_POLICY = ["ppo_clip", "vpg", "a2c", "trpo"]
 
@@ -349,13 +356,7 @@ def test_smoke_train_save_and_evaluate_checkpoint(algo, env_id):
     state = torch.load(path, weights_only=True)
     assert state["args"]["env_id"] == a.env_id and state["loop"]["global_step"] == out["global_step"]
     assert (state["obs_rms"] is not None) == (env_id == "Pendulum-v1")
-    evaluated = module.main(module.Args(eval_checkpoint=path, eval_episodes=2))
-    with pytest.raises(SystemExit, match="--seed cannot change from the saved run's 1, got 2"):
-        module.main(module.Args(eval_checkpoint=path, seed=2))  # the run's own evaluation seeds only
-    with pytest.raises(SystemExit, match="--eval-episodes must be positive with --capture-video or --eval-che"):
-        module.main(module.Args(eval_checkpoint=path, eval_episodes=0))
-    # Same weights, same frozen normalisation, same seeds: the checkpoint reproduces the final evaluation.
-    assert evaluated["eval_returns"] == pytest.approx(out["eval_returns"])
+    assert_checkpoint_replays_evaluation(module, path, out["eval_returns"])
 
 
 # ---------------------------------------------------------------- outputs
