@@ -1,22 +1,14 @@
 """DDPG: deep deterministic policy gradient.
 
-DDPG (Lillicrap et al. 2015, arXiv:1509.02971) learns a deterministic policy mu(s) and a critic
-Q(s, a) off-policy from a replay buffer. The critic regresses on the one-step target
-y = r + gamma (1 - terminated) Q'(s', mu'(s')) from slowly moving target networks Q', mu'
-(Polyak averaging with `tau`), and the actor follows the deterministic policy gradient
-grad_a Q(s, a) grad mu(s) (Silver et al. 2014), i.e. minimises -Q(s, mu(s)).
-
-Variant: the TD3 paper's re-tuned DDPG, as in CleanRL (Fujimoto et al. 2018, sec. 6.1): Gaussian
-exploration noise instead of Ornstein-Uhlenbeck, no weight decay, 256-256 ReLU networks, Adam 3e-4, batch
-256, tau 0.005, 1M steps, 25,000 steps of uniform random actions (CleanRL's MuJoCo setting; the paper uses
-10,000, and 1,000 on small tasks, as the Pendulum command does). The actor and the targets update after
-every critic step (`policy_frequency` 1; delaying them is one of TD3's changes). A truncation is stored
-as not-done with its true final observation, so the target bootstraps through it (Pardo et al. 2018).
-
-Actions: Box only (each dimension scaled to its own low/high), with flat Box observations.
+DDPG (Lillicrap et al. 2015, arXiv:1509.02971) learns a deterministic policy mu(s) and a critic Q(s, a) off-policy
+from a replay buffer: the critic regresses on y = r + gamma (1 - terminated) Q'(s', mu'(s')) from Polyak-averaged
+target networks, and the actor minimises -Q(s, mu(s)), the deterministic policy gradient (Silver et al. 2014).
+Variant: the TD3 paper's re-tuned DDPG, as in CleanRL (Fujimoto et al. 2018, sec. 6.1): Gaussian exploration
+noise, no weight decay, 256-256 ReLU networks, 25,000 uniform random warm-up steps (CleanRL's MuJoCo setting; 1,000
+on small tasks, as the Pendulum command). A truncation is stored as not-done with its true final observation
+(Pardo et al. 2018). Actions: Box only, each dimension scaled to its own bounds.
 
 Run:    python algos/ddpg.py --env-id Pendulum-v1 --total-timesteps 20000 --learning-starts 1000
-Eval:   python algos/ddpg.py --eval-checkpoint runs/<run_name>/ddpg.pt --capture-video
 """
 
 # ---- Imports ----
@@ -54,9 +46,8 @@ class Args:
     wandb_entity: str | None = None  # Weights & Biases entity (team or user); None uses your default
     capture_video: bool = False  # record the evaluation episodes to videos/{run_name}/
     checkpoint_every: int = 10_000  # steps between saves of the run's full state to runs/{run_name}/{exp_name}.pt
-    resume: str | None = None  # continue the run saved in this checkpoint or run folder where it stopped
+    resume: str | None = None  # continue the run saved in this checkpoint or run folder (finished: evaluate it)
     eval_episodes: int = 10  # deterministic evaluation episodes at the end of training (0 skips it)
-    eval_checkpoint: str | None = None  # evaluate this checkpoint for eval_episodes episodes instead of training
     hidden_sizes: tuple[int, ...] = (256, 256)  # hidden layer widths of the actor and of the critic
 
     # Algorithm-specific arguments.
@@ -72,30 +63,10 @@ class Args:
     exploration_noise: float = 0.1  # std of the exploration noise, in units of each action dimension's half-range
 
 
+DEFAULTS = {}  # no default depends on the action space: the file takes one kind
+
+
 # ---- Environment ----
-def fail(message: str):
-    """Stop with a one-line error and exit status 1: bad input gets no traceback."""
-    raise SystemExit(f"error: {message}")
-
-
-def resolve_env(env_id: str):
-    """The env id checked before training, with the env's spaces. gym.make imports the module of a `module:Name-v0`
-    id, from the current folder too; ids gymnasium 1.x retired (LunarLander-v2) map to their newest version."""
-    if os.getcwd() not in sys.path:  # a script's sys.path holds its own folder, not the user's
-        sys.path.append(os.getcwd())
-    try:
-        probe = gym.make(env_id)
-    except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
-        ns, base, _ = gym.envs.registration.parse_env_id(name := env_id.rpartition(":")[2])
-        newest = gym.envs.registration.get_env_id(ns, base, gym.envs.registration.find_highest_version(ns, base))
-        print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {env_id.removesuffix(name) + newest}")
-        return resolve_env(env_id.removesuffix(name) + newest)
-    except Exception as e:  # an unknown id, or the user's module or env failed: bad input, not a crash
-        fail(f"cannot create {env_id}: {type(e).__name__}: {e}")
-    probe.close()
-    return env_id, probe.observation_space, probe.action_space
-
-
 def make_env(env_id: str, video_folder: str | None = None):
     def thunk():
         env = gym.make(env_id) if video_folder is None else gym.make(env_id, render_mode="rgb_array")
@@ -184,12 +155,14 @@ def td_targets(data, target_actor, qf_target, gamma):
         return data["rewards"] + gamma * (1.0 - data["terminations"]) * next_q
 
 
-def evaluate(actor, env_id, episodes, seed, video_folder=None, writer=None, global_step=0):
+def evaluate(actor, args, video_folder, writer=None, global_step=0):
     """Returns of deterministic episodes (no exploration noise) on a fresh env; logged if a writer is given."""
+    if args.eval_episodes <= 0:
+        return []
     device = next(actor.parameters()).device
-    env, returns = make_env(env_id, video_folder)(), []
-    for episode in range(episodes):
-        (obs, _), done, total = env.reset(seed=seed + episode), False, 0.0
+    env, returns = make_env(args.env_id, video_folder if args.capture_video else None)(), []
+    for episode in range(args.eval_episodes):
+        (obs, _), done, total = env.reset(seed=args.seed + 10_000 + episode), False, 0.0
         while not done:
             with torch.no_grad():
                 action = actor(torch.as_tensor(obs[None], dtype=torch.float32, device=device))[0].cpu().numpy()
@@ -199,111 +172,13 @@ def evaluate(actor, env_id, episodes, seed, video_folder=None, writer=None, glob
         if writer is not None:
             writer.add_scalar("eval/episodic_return", total, global_step)
     env.close()
-    print(f"eval {env_id}: {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
+    print(f"eval {args.env_id}: {np.mean(returns):.2f} +- {np.std(returns):.2f} over {len(returns)} episodes")
     return returns
-
-
-def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
-    """Bad input stops here with a one-line error, before any training starts."""
-    name = os.path.basename(__file__)
-    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
-        fail(f"{args.env_id} has observations {obs_space}; {name} supports flat Box observations")
-    if not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) != 1:
-        hint = "for Discrete actions use dqn.py, ppo_clip.py, a2c.py, trpo.py or vpg.py"
-        fail(f"{args.env_id} has actions {action_space}; {name} needs 1-d Box actions; {hint}")
-    if not np.all(np.isfinite(action_space.low) & np.isfinite(action_space.high)):
-        fail(f"{args.env_id} has unbounded actions {action_space}; {name} needs finite bounds")
-    rules = [  # (what the value must be, the test, the flags it applies to)
-        ("positive", lambda v: v > 0, "total_timesteps num_envs buffer_size batch_size checkpoint_every"),
-        ("positive", lambda v: v > 0, "policy_lr q_lr policy_frequency"),
-        ("non-negative", lambda v: v >= 0, "learning_starts exploration_noise eval_episodes"),
-        ("in [0, 1]", lambda v: 0 <= v <= 1, "gamma tau"),
-        ("positive or None", lambda v: v is None or v > 0, "torch_threads"),
-        ("positive", lambda v: len(v) > 0 and min(v) > 0, "hidden_sizes"),
-        ("in [0, 2**32)", lambda v: 0 <= v < 2**32, "seed"),  # numpy's legacy seeding range
-    ]
-    for what, ok, fields in rules:
-        for field in fields.split():
-            if not ok(getattr(args, field)):
-                fail(f"--{field.replace('_', '-')} must be {what}, got {getattr(args, field)}")
-    if args.eval_episodes == 0 and (args.capture_video or args.eval_checkpoint):
-        fail("--eval-episodes must be positive with --capture-video or --eval-checkpoint, got 0")
-    if args.total_timesteps <= args.learning_starts:
-        fail(f"--total-timesteps {args.total_timesteps} must exceed --learning-starts {args.learning_starts}")
-
-
-# ---- Checkpoints ----
-# Flags a resumed or evaluated run may change (a larger budget extends its schedules); the others define the run.
-RUN_FLAGS = "total_timesteps checkpoint_every resume eval_checkpoint eval_episodes capture_video".split()
-RUN_FLAGS += ["torch_threads", "cuda", "track"]
-
-
-def save_checkpoint(path: str, args: Args, run_name: str, wandb_id, modules: dict, loop: dict, envs, generators):
-    """The run's full state: each module's state_dict, the loop's counters, every random stream, the envs pickled.
-    Classic-control envs pickle whole, Box2D and MuJoCo ones (EzPickle) their arguments: their RNG and MuJoCo's
-    MjData go beside them. Written, then renamed: a SIGKILL mid-write leaves the previous checkpoint whole."""
-    keep = ("_np_random", "_np_random_seed", "data")  # the env's RNG (its seed too, or reading it reseeds) and MjData
-    envs_ = [(env, {k: v for k, v in vars(env.unwrapped).items() if k in keep}) for env in envs.envs]
-    try:
-        envs_ = pickle.dumps(envs_)
-    except Exception:  # an env that does not pickle (a lambda inside, say) restarts its episodes on resume
-        envs_ = pickle.dumps([(None, {"_np_random": env.unwrapped.np_random}) for env in envs.envs])
-    randoms = (envs_, [g.bit_generator.state for g in generators], np.random.get_state(), random.getstate())
-    state = dict(file=os.path.basename(__file__), args=dataclasses.asdict(args), run_name=run_name, wandb_id=wandb_id)
-    state.update({k: None if m is None else m.state_dict() for k, m in modules.items()}, loop=loop)
-    pickled = torch.frombuffer(bytearray(pickle.dumps(randoms)), dtype=torch.uint8)
-    with open(f"{path}.tmp", "wb") as f:
-        torch.save(dict(state, torch_rng=torch.get_rng_state(), pickled=pickled), f)
-        os.fsync(f.fileno())
-    os.replace(f"{path}.tmp", path)
-
-
-def load_checkpoint(path: str, args: Args) -> tuple[dict, Args]:
-    """A checkpoint of this file (or the one in the run folder `path`) loaded as weights only, and its arguments with
-    the run flags given in `args`. A bad checkpoint, or a flag in `args` changing the run, stops with one line."""
-    if os.path.isdir(path):  # a run folder holds one checkpoint, {exp_name}.pt
-        path = (glob.glob(os.path.join(path, "*.pt")) + [os.path.join(path, "*.pt")])[0]
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # missing, truncated, corrupt or not torch's: bad input, not a crash
-        fail(f"cannot read checkpoint {path}: {e if isinstance(e, OSError) else 'truncated, corrupt or not ours'}")
-    owner, name = state.get("file") if isinstance(state, dict) else None, os.path.basename(__file__)
-    if owner != name:
-        fail(f"{path} is {f'a checkpoint of {owner}' if owner else 'not a checkpoint of this project'}, not of {name}")
-    default, saved = Args(), Args(**state["args"])
-    for k, given in vars(args).items():  # a flag left at its default keeps the run's value
-        if k in RUN_FLAGS and given != getattr(default, k):
-            setattr(saved, k, given)
-        elif given not in (getattr(default, k), getattr(saved, k)):
-            fail(f"--{k.replace('_', '-')} cannot change from the saved run's {getattr(saved, k)}, got {given}")
-    return state, saved
-
-
-def resume(state: dict, envs, generators) -> tuple[dict, bool]:
-    """Load a checkpoint's envs and random streams (unpickling runs code: only --resume calls this, on the user's
-    own run); return the loop's state and whether the envs continue exactly."""
-    torch.set_rng_state(state["torch_rng"])
-    envs_, states, np_state, py_state = pickle.loads(state["pickled"].numpy().tobytes())
-    for generator, saved in zip(generators, states):
-        generator.bit_generator.state = saved
-    np.random.set_state(np_state)
-    random.setstate(py_state)
-    saved_envs = pickle.loads(envs_)
-    envs.envs = [current if env is None else env for (env, _), current in zip(saved_envs, envs.envs)]
-    for env, (_, attrs) in zip(envs.envs, saved_envs):
-        vars(env.unwrapped).update(attrs)
-    lost = [e is None or ("data" not in a and isinstance(e.unwrapped, gym.utils.EzPickle)) for e, a in saved_envs]
-    return state["loop"], not any(lost)  # envs whose state is lost (Box2D) restart their episodes
 
 
 # ---- Main ----
 def main(args: Args) -> dict:
-    torch.set_num_threads(args.torch_threads or torch.get_num_threads())
-    checkpoint = args.eval_checkpoint or args.resume
-    state, args = load_checkpoint(checkpoint, args) if checkpoint else (None, args)
-    env_id, obs_space, action_space = resolve_env(args.env_id)
-    args = dataclasses.replace(args, env_id=env_id)
-    check_args(args, obs_space, action_space)
+    state, args, obs_space, action_space = setup(args)
     num_iterations = args.total_timesteps // args.num_envs
     run_name = state["run_name"] if state else f"{args.env_id}__{args.exp_name}__{args.seed}__{int(time.time())}"
 
@@ -328,22 +203,10 @@ def main(args: Args) -> dict:
     for k, m in modules.items():  # weights only: the pickled envs and random streams are left to resume()
         if state and m is not None:
             m.load_state_dict(state[k])
-    if args.eval_checkpoint is not None:  # the run's own evaluation episodes, on the saved policy
-        video_folder = f"videos/{run_name}-eval" if args.capture_video else None
-        returns = evaluate(actor, args.env_id, args.eval_episodes, args.seed + 10_000, video_folder)
-        return dict(eval_returns=returns, eval_mean_return=float(np.mean(returns)))
-
-    checkpoint_path, wandb_id = f"runs/{run_name}/{args.exp_name}.pt", state and state["wandb_id"]
-    if args.track:
-        import wandb  # imported only when tracking: it is slow to import
-
-        settings = dict(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args))
-        # The TensorBoard scalars and this file; a resumed run continues its W&B run.
-        wandb_id = wandb.init(**settings, id=wandb_id, resume="allow", sync_tensorboard=True, save_code=True).id
-    # A resumed run hides the events logged after its checkpoint, so the step axis has no duplicates.
-    writer = SummaryWriter(f"runs/{run_name}", purge_step=state and state["loop"]["global_step"] + 1)
-    table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
-    writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
+    if state and state["loop"]["iteration"] >= num_iterations:  # a finished run: evaluate its policy, train nothing
+        returns = evaluate(actor, args, f"videos/{run_name}-eval")
+        return dict(eval_returns=returns, eval_mean_return=float(np.mean(returns)) if returns else None)
+    writer, wandb_id, stop = open_run(args, run_name, state)
     # SAME_STEP autoreset: when an episode ends, step() returns the next episode's first observation
     # and puts the true last one in infos["final_obs"], which is the next_obs the buffer must store.
     envs = gym.vector.SyncVectorEnv([make_env(args.env_id)] * args.num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
@@ -357,10 +220,6 @@ def main(args: Args) -> dict:
         loop, exact = resume(state, envs, generators)
         global_step, iteration, q_updates, actor_updates, episodes, recent_returns, obs = loop.values()
         obs = obs.numpy() if exact else envs.reset()[0]
-        print(f"resumed {run_name} at step {global_step}" + ("" if exact else ", its episodes restarted"))
-    stop, handlers = [], {}  # the first SIGINT or SIGTERM stops cleanly after this step; a second at once
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        handlers[sig] = signal.signal(sig, lambda signum, _: os._exit(128 + signum) if stop else stop.append(signum))
     start_time, start_step, start_iteration, last_print = time.time(), global_step, iteration, 0.0
     for iteration in range(start_iteration + 1, num_iterations + 1):
         global_step += args.num_envs
@@ -423,27 +282,192 @@ def main(args: Args) -> dict:
         if stop or iteration == num_iterations or global_step % args.checkpoint_every < args.num_envs:
             loop = dict(global_step=global_step, iteration=iteration, q_updates=q_updates, actor_updates=actor_updates)
             loop.update(episodes=episodes, train_returns=recent_returns, obs=torch.from_numpy(obs))
-            save_checkpoint(checkpoint_path, args, run_name, wandb_id, modules, loop, envs, generators)
+            save_checkpoint(args, run_name, wandb_id, modules, loop, envs, generators)
         if stop:
             break
 
     envs.close()
-    video_folder = f"videos/{run_name}" if args.capture_video else None
-    eval_args = (args.env_id, args.eval_episodes, args.seed + 10_000, video_folder, writer, global_step)
-    eval_returns = evaluate(actor, *eval_args) if args.eval_episodes > 0 and not stop else []
-    writer.close()
-    if args.track:
-        wandb.finish()
-    if stop:  # one line, and the exit status a shell gives a process the signal ended: 130 or 143
-        command = f"python {os.path.relpath(__file__)} --resume runs/{run_name}"
-        print(f"{signal.Signals(stop[0]).name}: stopped at step {global_step}; resume with {command}", file=sys.stderr)
-        raise SystemExit(128 + stop[0])
-    for sig, handler in handlers.items():  # a stopping run keeps its handlers: a second Ctrl-C exits at once
-        signal.signal(sig, handler)
-    print(f"checkpoint saved to {checkpoint_path}")
+    eval_returns = evaluate(actor, args, f"videos/{run_name}", writer, global_step) if not stop else []
+    close_run(args, writer, stop, run_name, global_step)
     eval_mean_return = float(np.mean(eval_returns)) if eval_returns else None
     return dict(loop, run_name=run_name, args=args, eval_returns=eval_returns, eval_mean_return=eval_mean_return)
 
 
+# ---- Plumbing: env ids, input checks, checkpoints, stop and resume (the same in every file) ----
+RUN_FLAGS = "total_timesteps checkpoint_every resume eval_episodes capture_video torch_threads cuda track".split()
+
+
+def fail(message: str):
+    """Stop with a one-line error and exit status 1: bad input gets no traceback."""
+    raise SystemExit(f"error: {message}")
+
+
+def resolve_env(env_id: str):
+    """The env id checked before training, with its spaces. gym.make imports the module of a `module:Name-v0` id,
+    from the current folder too; ids gymnasium 1.x retired (LunarLander-v2) map to their newest version."""
+    sys.path += [os.getcwd()] * (os.getcwd() not in sys.path)  # a script's sys.path holds its folder, not the user's
+    try:
+        probe = gym.make(env_id)
+    except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
+        ns, base, _ = gym.envs.registration.parse_env_id(name := env_id.rpartition(":")[2])
+        newest = gym.envs.registration.get_env_id(ns, base, gym.envs.registration.find_highest_version(ns, base))
+        print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {env_id.removesuffix(name) + newest}")
+        return resolve_env(env_id.removesuffix(name) + newest)
+    except Exception as e:  # an unknown id, or the user's module or env failed: bad input, not a crash
+        fail(f"cannot create {env_id}: {type(e).__name__}: {e}")
+    probe.close()
+    return env_id, probe.observation_space, probe.action_space
+
+
+def with_defaults(args: Args, action_space: gym.Space) -> Args:  # each None in Args: DEFAULTS' (Discrete, Box)
+    box = int(isinstance(action_space, gym.spaces.Box))
+    return dataclasses.replace(args, **{k: v[box] for k, v in DEFAULTS.items() if getattr(args, k) is None})
+
+
+def setup(args: Args) -> tuple:
+    """Before training: a resumed run's checkpoint and flags, the env, the defaults for its actions, input checks."""
+    state = load_checkpoint(args.resume) if args.resume else None
+    args = merge(Args(**state["args"]), args, Args()) if state else args
+    env_id, obs_space, action_space = resolve_env(args.env_id)
+    args = with_defaults(dataclasses.replace(args, env_id=env_id), action_space)
+    check_args(args, obs_space, action_space)
+    torch.set_num_threads(args.torch_threads or torch.get_num_threads())
+    return state, args, obs_space, action_space
+
+
+def open_run(args: Args, run_name: str, state: dict | None) -> tuple:
+    """TensorBoard, mirrored to W&B with --track (a resumed run continues both), and the list the first SIGINT or
+    SIGTERM appends to, asking the loop to stop once it has saved; a second signal exits at once."""
+    wandb_id, stop = state and state["wandb_id"], []
+    if args.track:
+        import wandb  # imported only when tracking: it is slow to import
+
+        settings = dict(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args))
+        wandb_id = wandb.init(**settings, id=wandb_id, resume="allow", sync_tensorboard=True, save_code=True).id
+    # A resumed run hides the events logged after its checkpoint, so the step axis has no duplicates.
+    writer = SummaryWriter(f"runs/{run_name}", purge_step=state and state["loop"]["global_step"] + 1)
+    table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
+    writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _: os._exit(128 + signum) if stop else stop.append(signum))
+    return writer, wandb_id, stop
+
+
+def close_run(args: Args, writer: SummaryWriter, stop: list, run_name: str, global_step: int):
+    """Close the logs; a stopped run prints the command that resumes it and exits 130 (SIGINT) or 143 (SIGTERM)."""
+    writer.close()
+    if args.track:
+        import wandb
+
+        wandb.finish()
+    if stop:
+        command = f"python {os.path.relpath(__file__)} --resume runs/{run_name}"
+        print(f"{signal.Signals(stop[0]).name}: stopped at step {global_step}; resume with {command}", file=sys.stderr)
+        raise SystemExit(128 + stop[0])
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    print(f"checkpoint saved to runs/{run_name}/{args.exp_name}.pt")
+
+
+def save_checkpoint(args: Args, run_name: str, wandb_id, modules: dict, loop: dict, envs, generators: list):
+    """Each module's state_dict, the loop's state, every random stream and the envs pickled (Box2D and MuJoCo envs,
+    EzPickle, pickle their arguments: their RNG and MjData go beside). Renamed once written: a kill leaves the last."""
+    keep = ("_np_random", "_np_random_seed", "data")  # the env's RNG (its seed too, or reading it reseeds) and MjData
+    envs_ = [(env, {k: v for k, v in vars(env.unwrapped).items() if k in keep}) for env in envs.envs]
+    try:
+        envs_ = pickle.dumps(envs_)
+    except Exception:  # an env that does not pickle (a lambda inside, say) restarts its episodes on resume
+        envs_ = pickle.dumps([(None, {"_np_random": env.unwrapped.np_random}) for env in envs.envs])
+    randoms = (envs_, [g.bit_generator.state for g in generators], np.random.get_state(), random.getstate())
+    state = dict(file=os.path.basename(__file__), args=dataclasses.asdict(args), run_name=run_name, wandb_id=wandb_id)
+    state.update({k: None if m is None else m.state_dict() for k, m in modules.items()}, loop=loop)
+    pickled = torch.frombuffer(bytearray(pickle.dumps(randoms)), dtype=torch.uint8)
+    path = f"runs/{run_name}/{args.exp_name}.pt"
+    with open(f"{path}.tmp", "wb") as f:
+        torch.save(dict(state, torch_rng=torch.get_rng_state(), pickled=pickled), f)
+        os.fsync(f.fileno())
+    os.replace(f"{path}.tmp", path)
+
+
+def load_checkpoint(path: str) -> dict:
+    """A checkpoint of this file (or the one in the run folder `path`) as weights only; a bad one stops here."""
+    if os.path.isdir(path):  # a run folder holds one checkpoint, {exp_name}.pt
+        path = (glob.glob(os.path.join(path, "*.pt")) + [os.path.join(path, "*.pt")])[0]
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # missing, truncated, corrupt or not torch's: bad input, not a crash
+        fail(f"cannot read checkpoint {path}: {e if isinstance(e, OSError) else 'truncated, corrupt or not ours'}")
+    owner, name = state.get("file") if isinstance(state, dict) else None, os.path.basename(__file__)
+    if owner != name:
+        fail(f"{path} is {f'a checkpoint of {owner}' if owner else 'not a checkpoint of this project'}, not of {name}")
+    return state
+
+
+def merge(saved: Args, given: Args, default: Args) -> Args:
+    """The saved run's arguments with the RUN_FLAGS `given` sets apart from `default`; any other change stops here."""
+    for k, value in vars(given).items():
+        if k in RUN_FLAGS and value != getattr(default, k):
+            setattr(saved, k, value)
+        elif value not in (getattr(default, k), getattr(saved, k)):
+            fail(f"--{k.replace('_', '-')} cannot change from the saved run's {getattr(saved, k)}, got {value}")
+    return saved
+
+
+def resume(state: dict, envs, generators: list) -> tuple[dict, bool]:
+    """The envs and random streams of a checkpoint (unpickling runs code: for the user's own runs), and its loop."""
+    torch.set_rng_state(state["torch_rng"])
+    envs_, states, np_state, py_state = pickle.loads(state["pickled"].numpy().tobytes())
+    for generator, saved in zip(generators, states):
+        generator.bit_generator.state = saved
+    np.random.set_state(np_state)
+    random.setstate(py_state)
+    saved_envs = pickle.loads(envs_)
+    envs.envs = [current if env is None else env for (env, _), current in zip(saved_envs, envs.envs)]
+    for env, (_, attrs) in zip(envs.envs, saved_envs):
+        vars(env.unwrapped).update(attrs)
+    lost = [e is None or ("data" not in a and isinstance(e.unwrapped, gym.utils.EzPickle)) for e, a in saved_envs]
+    print(
+        f"resumed {state['run_name']} at step {state['loop']['global_step']}" + ", its episodes restarted" * any(lost)
+    )
+    return state["loop"], not any(lost)  # envs whose state is lost (Box2D) restart their episodes
+
+
+def cli() -> Args:
+    """The command line with the defaults --help shows: the env's action space's, or with --resume the saved run's."""
+    words = [w for w in sys.argv[1:] if w not in ("-h", "--help")]
+    given = tyro.cli(Args, args=words, default=with_defaults(Args(), gym.spaces.Discrete(2)))  # its env and --resume
+    if given.resume:
+        saved = Args(**load_checkpoint(given.resume)["args"])
+        return merge(saved, tyro.cli(Args, default=saved), saved)
+    env_id, _, action_space = resolve_env(given.env_id)
+    return dataclasses.replace(tyro.cli(Args, default=with_defaults(Args(env_id=env_id), action_space)), env_id=env_id)
+
+
+def check_ranges(args: Args, positive: str):
+    """Sizes, rates and intervals must be positive (--torch-threads may be None), the seed one numpy takes."""
+    for k in f"total_timesteps num_envs checkpoint_every torch_threads {positive}".split():
+        if getattr(args, k) is not None and getattr(args, k) <= 0:
+            fail(f"--{k.replace('_', '-')} must be positive, got {getattr(args, k)}")
+    if min(args.hidden_sizes, default=0) <= 0:
+        fail(f"--hidden-sizes must be positive, got {args.hidden_sizes}")
+    if not 0 <= args.seed < 2**32:  # numpy's legacy seeding range
+        fail(f"--seed must be in [0, 2**32), got {args.seed}")
+
+
+def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
+    """Bad input stops here with a one-line error, before any training starts."""
+    name = os.path.basename(__file__)
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+        fail(f"{args.env_id} has observations {obs_space}; {name} supports flat Box observations")
+    if not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) != 1:
+        hint = "for Discrete actions use dqn.py, ppo_clip.py, a2c.py, trpo.py or vpg.py"
+        fail(f"{args.env_id} has actions {action_space}; {name} needs 1-d Box actions; {hint}")
+    if not np.all(np.isfinite(action_space.low) & np.isfinite(action_space.high)):
+        fail(f"{args.env_id} has unbounded actions {action_space}; {name} needs finite bounds")
+    check_ranges(args, "buffer_size batch_size policy_lr q_lr policy_frequency")
+    if args.total_timesteps <= args.learning_starts:
+        fail(f"--total-timesteps {args.total_timesteps} must exceed --learning-starts {args.learning_starts}")
+
+
 if __name__ == "__main__":
-    main(tyro.cli(Args))
+    main(cli())

@@ -11,6 +11,7 @@ steps per second measured after the warm-up.
 """
 
 import argparse
+import dataclasses
 import importlib.util
 import os
 import sys
@@ -34,20 +35,29 @@ def measure(name: str, env_id: str, steps: int) -> dict:
     module, saves = load(name), []
     save = module.save_checkpoint
 
-    def timed_save(path, args, run_name, wandb_id, modules, loop, envs, generators):
-        start = time.perf_counter()
-        save(path, args, run_name, wandb_id, modules, loop, envs, generators)
+    def timed_save(args, run_name, wandb_id, modules, loop, envs, generators):
+        path, start = f"runs/{run_name}/{args.exp_name}.pt", time.perf_counter()
+        save(args, run_name, wandb_id, modules, loop, envs, generators)
         saves.append((loop["global_step"], time.perf_counter() - start, os.path.getsize(path), time.time()))
         if "rb" in modules and not full:  # once: the same state with the buffer full
             rb = modules["rb"]
-            big = module.ReplayBuffer(args.buffer_size, rb.obs.shape[1], rb.actions.shape[1:], rb.actions.dtype, 0)
-            for k in big.FIELDS:
-                getattr(big, k)[:] = np.random.default_rng(0).random(getattr(big, k).shape)
+            actions = rb.data["actions"]
+            big = module.ReplayBuffer(args.buffer_size, rb.data["obs"].shape[1], actions.shape[1:], actions.dtype, 0)
+            for v in big.data.values():
+                v[:] = np.random.default_rng(0).random(v.shape)
             big.pos, big.size = 0, args.buffer_size
             start = time.perf_counter()
-            save(path + ".full", args, run_name, wandb_id, dict(modules, rb=big), loop, envs, generators)
-            full.append((time.perf_counter() - start, os.path.getsize(path + ".full")))
-            os.remove(path + ".full")
+            save(
+                dataclasses.replace(args, exp_name="full"),
+                run_name,
+                wandb_id,
+                dict(modules, rb=big),
+                loop,
+                envs,
+                generators,
+            )
+            full.append((time.perf_counter() - start, os.path.getsize(f"runs/{run_name}/full.pt")))
+            os.remove(f"runs/{run_name}/full.pt")
 
     full = []
     module.save_checkpoint = timed_save

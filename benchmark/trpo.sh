@@ -20,6 +20,6 @@ python benchmark/launch.py --workers "$WORKERS" "$@" --seeds 1 2 3 \
 # the reward-to-go this command hovered on 2 of seeds 1-12, see benchmark/results/trpo.md.
 # HalfCheetah: the file's Box defaults, 1M steps, 2 seeds.
 python benchmark/launch.py --workers "$WORKERS" "$@" --seeds 1 2 3 \
-  --command "python algos/trpo.py --env-id LunarLander-v2 --total-timesteps 1000000 --num-envs 8 --gamma 0.999 --gae-lambda 0.98 --norm-reward True"
+  --command "python algos/trpo.py --env-id LunarLander-v2 --total-timesteps 1000000 --num-envs 8 --gamma 0.999 --gae-lambda 0.98 --norm-reward"
 python benchmark/launch.py --workers "$WORKERS" "$@" --seeds 1 2 \
   --command "python algos/trpo.py --env-id HalfCheetah-v5 --total-timesteps 1000000"

@@ -43,7 +43,6 @@ import signal
 import sys
 import uuid
 
-import gymnasium as gym
 import numpy as np
 import optuna
 import ray
@@ -115,12 +114,7 @@ def check(module, flags: list, what: str):
         fail(f"{what}: the script rejects {' '.join(flags[-2:])}{': ' + reason if reason else ''}")
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            env_id, obs_space, action_space = module.resolve_env(args.env_id)
-            args = dataclasses.replace(args, env_id=env_id)
-            box = int(isinstance(action_space, gym.spaces.Box))
-            defaults = getattr(module, "DEFAULTS", {})
-            args = dataclasses.replace(args, **{k: v[box] for k, v in defaults.items() if getattr(args, k) is None})
-            module.check_args(args, obs_space, action_space)
+            module.setup(args)  # the env, the defaults of its action space, the input checks
     except SystemExit as e:
         fail(f"{what}: {str(e).removeprefix('error: ')}")
 

@@ -41,14 +41,16 @@ def assert_standalone(text: str):
 
 
 def assert_checkpoint_replays_evaluation(module, path: str, eval_returns: list):
-    """--eval-checkpoint gives the run's final evaluation again (same weights, frozen statistics, the run's own
-    seeds); another seed, or no episodes, stops with one line."""
-    evaluated = module.main(module.Args(eval_checkpoint=path, eval_episodes=len(eval_returns)))
-    assert evaluated["eval_returns"] == pytest.approx(eval_returns)
+    """--resume of a finished run gives its final evaluation again (same weights, frozen statistics, the run's own
+    seeds) and trains nothing, from weights alone: its pickled envs and random streams, here destroyed, are never
+    read. Another seed stops with one line."""
+    state = torch.load(path, weights_only=True)
+    torch.save(dict(state, pickled=torch.zeros(7, dtype=torch.uint8)), path)  # unpickling this would fail
+    evaluated = module.main(module.Args(resume=path, eval_episodes=len(eval_returns)))
+    assert evaluated["eval_returns"] == pytest.approx(eval_returns) and "global_step" not in evaluated
+    assert torch.load(path, weights_only=True)["loop"]["global_step"] == state["loop"]["global_step"]  # no step
     with pytest.raises(SystemExit, match="--seed cannot change from the saved run's 1, got 2"):
-        module.main(module.Args(eval_checkpoint=path, seed=2))
-    with pytest.raises(SystemExit, match="--eval-episodes must be positive with --capture-video or --eval-che"):
-        module.main(module.Args(eval_checkpoint=path, eval_episodes=0))
+        module.main(module.Args(resume=path, seed=2))
 
 
 def assert_same_seed_same_results(module, kwargs: dict):

@@ -112,21 +112,50 @@ def test_stopped_and_resumed_run_equals_uninterrupted_run(algo, env_id, flags, c
     assert episodic_returns(f"runs/{straight['run_name']}") == episodic_returns(run_dir)
 
 
-def test_resume_from_an_older_checkpoint_hides_the_events_after_it():
+# Every file, small: (env id, flags, budget of the older checkpoint, full budget). Schedules are off or fixed by the
+# first run's budget, so a resume to the full budget continues them.
+EVERY = {
+    "ppo_clip": ("CartPole-v1", dict(ON, num_minibatches=4, update_epochs=2, anneal_lr=False), 512, 1024),
+    "vpg": ("CartPole-v1", dict(ON, vf_iters=5), 512, 1024),
+    "a2c": ("CartPole-v1", dict(ON, num_steps=8, anneal_lr=False), 512, 1024),
+    "trpo": ("Pendulum-v1", dict(ON, vf_iters=5), 512, 1024),
+    "dqn": ("CartPole-v1", dict(OFF, target_network_frequency=50), 500, 800),
+    "ddpg": ("Pendulum-v1", OFF, 500, 800),
+    "td3": ("Pendulum-v1", OFF, 500, 800),
+    "sac": ("Pendulum-v1", OFF, 500, 800),
+}
+
+
+@pytest.mark.parametrize("algo", EVERY)
+def test_resume_from_an_older_checkpoint_hides_the_events_after_it(algo):
     """A node lost after its last checkpoint leaves events in TensorBoard past that step; the resumed run logs
-    those steps again, and TensorBoard shows each once (purge_step), as in an uninterrupted run."""
-    module = load_algo("td3")
-    kwargs = dict(env_id="Pendulum-v1", eval_episodes=0, **{**OFF, "total_timesteps": 800})
-    straight = module.main(module.Args(**kwargs, exp_name="straight"))
-    first = module.main(module.Args(**{**kwargs, "total_timesteps": 500}))
+    those steps again, and TensorBoard shows each once (purge_step), as the first resume logged them."""
+    module, (env_id, flags, older_budget, budget) = load_algo(algo), EVERY[algo]
+    first = module.main(module.Args(env_id=env_id, eval_episodes=0, **{**flags, "total_timesteps": older_budget}))
     run_dir = f"runs/{first['run_name']}"
-    older = open(f"{run_dir}/td3.pt", "rb").read()
+    older = open(f"{run_dir}/{algo}.pt", "rb").read()
     after_its_events(run_dir)
-    module.main(module.Args(resume=run_dir, total_timesteps=800))
-    open(f"{run_dir}/td3.pt", "wb").write(older)  # as if the steps after 500 were lost with their node
+    module.main(module.Args(resume=run_dir, total_timesteps=budget))
+    resumed = episodic_returns(run_dir)
+    assert resumed[-1][0] > older_budget
+    open(f"{run_dir}/{algo}.pt", "wb").write(older)  # as if the steps after the older checkpoint were lost
     after_its_events(run_dir)
-    module.main(module.Args(resume=run_dir, total_timesteps=800))
-    assert episodic_returns(run_dir) == episodic_returns(f"runs/{straight['run_name']}")
+    module.main(module.Args(resume=run_dir, total_timesteps=budget))
+    assert episodic_returns(run_dir) == resumed
+
+
+@pytest.mark.parametrize("algo", EVERY)
+def test_stop_line_names_the_step_its_checkpoint_holds(algo, monkeypatch, capsys):
+    """The one line a stopped run prints names the step its checkpoint was saved at, in every file."""
+    module, (env_id, flags, _, budget) = load_algo(algo), EVERY[algo]
+    stop_at(monkeypatch, 150)
+    with pytest.raises(SystemExit) as stopped:
+        module.main(module.Args(env_id=env_id, eval_episodes=0, **{**flags, "total_timesteps": budget}))
+    assert stopped.value.code == 130
+    (run_dir,) = glob.glob("runs/*")
+    step = torch.load(f"{run_dir}/{algo}.pt", weights_only=True)["loop"]["global_step"]
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert 150 <= step < budget and line.startswith(f"SIGINT: stopped at step {step}; resume with python ")
 
 
 def test_resumed_trpo_policy_has_the_memory_layout_the_line_search_leaves(monkeypatch):
@@ -160,11 +189,12 @@ def test_a_mujoco_env_comes_back_with_its_random_stream_and_seed(tmp_path):
         envs.reset(seed=seed)
         return envs
 
-    original, path = make_envs(3), str(tmp_path / "td3.pt")
+    original, path = make_envs(3), "runs/run/td3.pt"
     original.step(original.action_space.sample())
-    module.save_checkpoint(path, module.Args(), "run", None, {}, {}, original, [])
+    os.makedirs("runs/run")
+    module.save_checkpoint(module.Args(), "run", None, {}, dict(global_step=1), original, [])
     resumed = make_envs(99)
-    assert module.resume(torch.load(path, weights_only=True), resumed, []) == ({}, True)
+    assert module.resume(torch.load(path, weights_only=True), resumed, []) == (dict(global_step=1), True)
     assert resumed.envs[0].unwrapped.np_random_seed == original.envs[0].unwrapped.np_random_seed == 3
     for envs in (original, resumed):  # an unseeded reset draws its start state from the env's own stream
         envs.envs[0].reset()
@@ -296,8 +326,8 @@ def bad_checkpoints(tmp_path):
     }
 
 
-@pytest.mark.parametrize("flag", ["resume", "eval_checkpoint"])
-def test_bad_checkpoint_stops_with_one_line(flag, tmp_path):
+def test_bad_checkpoint_stops_with_one_line(tmp_path):
+    flag = "resume"
     good, cases = bad_checkpoints(tmp_path)
     for what, (path, message) in cases.items():
         for algo in ["ppo_clip", "sac"] if what == "foreign" else ["ppo_clip"]:
@@ -323,6 +353,16 @@ def test_changed_algorithm_flag_on_resume_stops_with_one_line():
     run_dir = f"runs/{run['run_name']}"
     with pytest.raises(SystemExit, match="error: --gamma cannot change from the saved run's 0.999, got 0.9"):
         ppo.main(ppo.Args(resume=run_dir, gamma=0.9))
+    tuned = ppo.main(ppo.Args(env_id="CartPole-v1", total_timesteps=512, num_envs=2, num_steps=128, learning_rate=1e-3))
+    for flags, message in [  # on the command line a flag typed at its class default is not dropped either
+        (["--learning-rate", "3e-4"], "error: --learning-rate cannot change from the saved run's 0.001, got 0.0003"),
+        (["--anneal-lr"], "error: --anneal-lr cannot change from the saved run's False, got True"),
+    ]:
+        script = os.path.join(ALGOS, "ppo_clip.py")
+        proc = subprocess.run(
+            [sys.executable, script, "--resume", f"runs/{tuned['run_name']}", *flags], capture_output=True, text=True
+        )
+        assert proc.returncode == 1 and proc.stderr.strip() == message, proc.stderr
     proc = subprocess.run(
         [sys.executable, os.path.join(ALGOS, "ppo_clip.py"), "--resume", run_dir, "--env-id", "Acrobot-v1"],
         capture_output=True,

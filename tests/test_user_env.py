@@ -1,5 +1,5 @@
 """`--env-id package.module:EnvName-v0`: the user's own environment, registered by importing their module,
-in training, end-of-training evaluation and --eval-checkpoint, from the command line and in-process."""
+in training, end-of-training evaluation and --resume of a finished run, from the command line and in-process."""
 
 import os
 import shutil
@@ -37,7 +37,7 @@ def test_trains_and_evaluates_a_module_env_id(algo, tmp_path):
     assert out["global_step"] > 0 and len(out["eval_returns"]) == 2
     assert out["args"].env_id == f"my_envs:{env_name}"
     forget("my_envs", ["UserCorridor-v0", "UserPoint-v0"])
-    evaluated = module.main(module.Args(eval_checkpoint=f"runs/{out['run_name']}/{algo}.pt", eval_episodes=2))
+    evaluated = module.main(module.Args(resume=f"runs/{out['run_name']}/{algo}.pt", eval_episodes=2))
     assert evaluated["eval_returns"] == pytest.approx(out["eval_returns"])
 
 
@@ -62,7 +62,7 @@ def test_command_line_trains_and_evaluates_a_module_env_id(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     (checkpoint,) = [os.path.join(d, f) for d, _, files in os.walk(tmp_path / "runs") for f in files if f == "sac.pt"]
     proc = subprocess.run(
-        [sys.executable, script, "--eval-checkpoint", checkpoint, "--eval-episodes", "1"],
+        [sys.executable, script, "--resume", checkpoint, "--eval-episodes", "1"],
         capture_output=True,
         text=True,
         timeout=300,
