@@ -53,6 +53,15 @@ def assert_checkpoint_replays_evaluation(module, path: str, eval_returns: list):
         module.main(module.Args(resume=path, seed=2))
 
 
+def reference_log_prob_and_entropy(agent, obs, action):
+    """log pi(action|obs) and the entropy of pi(.|obs) for one sample, from torch.distributions."""
+    if agent.discrete:
+        dist = torch.distributions.Categorical(logits=agent.actor(obs))
+        return dist.log_prob(action.long()), dist.entropy()
+    dist = torch.distributions.Normal(agent.actor_mean(obs), agent.actor_logstd[0].exp())
+    return dist.log_prob(action).sum(), dist.entropy().sum()
+
+
 def assert_same_seed_same_results(module, kwargs: dict):
     """Two runs with one seed match exactly; a third with another seed differs."""
     first, second = module.main(module.Args(**kwargs)), module.main(module.Args(**kwargs))

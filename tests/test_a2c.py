@@ -3,7 +3,7 @@
 import gymnasium as gym
 import pytest
 import torch
-from conftest import load_algo
+from conftest import load_algo, reference_log_prob_and_entropy
 
 a2c = load_algo("a2c")
 
@@ -13,12 +13,7 @@ def reference_a2c_loss(agent, obs, actions, advantages, returns, args):
     -log pi(a|s) A, vf_coef (R - V(s))^2 and -ent_coef H(pi(.|s)), averaged over the batch."""
     total = 0.0
     for i in range(len(obs)):
-        if agent.discrete:
-            dist = torch.distributions.Categorical(logits=agent.actor(obs[i]))
-            logprob, entropy = dist.log_prob(actions[i].long()), dist.entropy()
-        else:
-            dist = torch.distributions.Normal(agent.actor_mean(obs[i]), agent.actor_logstd[0].exp())
-            logprob, entropy = dist.log_prob(actions[i]).sum(), dist.entropy().sum()
+        logprob, entropy = reference_log_prob_and_entropy(agent, obs[i], actions[i])
         value = agent.critic(obs[i])[0]
         total = total - logprob * advantages[i] + args.vf_coef * (returns[i] - value) ** 2 - args.ent_coef * entropy
     return total / len(obs)

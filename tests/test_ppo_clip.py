@@ -3,7 +3,7 @@
 import gymnasium as gym
 import pytest
 import torch
-from conftest import load_algo
+from conftest import load_algo, reference_log_prob_and_entropy
 
 ppo = load_algo("ppo_clip")
 
@@ -36,12 +36,7 @@ def reference_ppo_loss(agent, obs, actions, old_logprobs, advantages, returns, o
         advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
     total = 0.0
     for i in range(len(obs)):
-        if agent.discrete:
-            dist = torch.distributions.Categorical(logits=agent.actor(obs[i]))
-            logprob, entropy = dist.log_prob(actions[i].long()), dist.entropy()
-        else:
-            dist = torch.distributions.Normal(agent.actor_mean(obs[i]), agent.actor_logstd[0].exp())
-            logprob, entropy = dist.log_prob(actions[i]).sum(), dist.entropy().sum()
+        logprob, entropy = reference_log_prob_and_entropy(agent, obs[i], actions[i])
         ratio, value = torch.exp(logprob - old_logprobs[i]), agent.critic(obs[i])[0]
         eps = args.clip_coef
         surrogate = min(ratio * advantages[i], torch.clamp(ratio, 1 - eps, 1 + eps) * advantages[i])
