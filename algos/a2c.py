@@ -350,18 +350,16 @@ def main(args: Args) -> dict:
 RUN_FLAGS = "total_timesteps checkpoint_every resume eval_episodes capture_video torch_threads cuda track".split()
 
 
-def fail(message: str):
-    """Stop with a one-line error and exit status 1: bad input gets no traceback."""
+def fail(message: str):  # bad input: one line and exit status 1, no traceback
     raise SystemExit(f"error: {message}")
 
 
 def resolve_env(env_id: str):
-    """The env id checked before training, with its spaces. gym.make imports the module of a `module:Name-v0` id,
-    from the current folder too; ids gymnasium 1.x retired (LunarLander-v2) map to their newest version."""
-    sys.path += [os.getcwd()] * (os.getcwd() not in sys.path)  # a script's sys.path holds its folder, not the user's
+    """The env's id and spaces; ids gymnasium 1.x retired (LunarLander-v2) map to their newest version."""
+    sys.path += [os.getcwd()] * (os.getcwd() not in sys.path)  # `module:Name-v0` ids import from the user's folder
     try:
         probe = gym.make(env_id)
-    except gym.error.DeprecatedEnv:  # the newest version of the same env (or its unversioned id)
+    except gym.error.DeprecatedEnv:
         ns, base, _ = gym.envs.registration.parse_env_id(name := env_id.rpartition(":")[2])
         newest = gym.envs.registration.get_env_id(ns, base, gym.envs.registration.find_highest_version(ns, base))
         print(f"notice: {env_id} is retired in gymnasium {gym.__version__}; using {env_id.removesuffix(name) + newest}")
@@ -377,8 +375,7 @@ def with_defaults(args: Args, action_space: gym.Space) -> Args:  # each None in 
     return dataclasses.replace(args, **{k: v[box] for k, v in DEFAULTS.items() if getattr(args, k) is None})
 
 
-def setup(args: Args) -> tuple:
-    """Before training: a resumed run's checkpoint and flags, the env, the defaults for its actions, input checks."""
+def setup(args: Args) -> tuple:  # a resumed run's checkpoint and flags, the env, its action space's defaults, checks
     state = load_checkpoint(args.resume) if args.resume else None
     args = merge(Args(**state["args"]), args, Args()) if state else args
     env_id, obs_space, action_space = resolve_env(args.env_id)
@@ -389,11 +386,10 @@ def setup(args: Args) -> tuple:
 
 
 def open_run(args: Args, run_name: str, state: dict | None) -> tuple:
-    """TensorBoard, mirrored to W&B with --track (a resumed run continues both), and the list the first SIGINT or
-    SIGTERM appends to, asking the loop to stop once it has saved; a second signal exits at once."""
+    """TensorBoard, mirrored to W&B with --track; a resumed run continues both."""
     wandb_id, stop = state and state["wandb_id"], []
     if args.track:
-        import wandb  # imported only when tracking: it is slow to import
+        import wandb  # only when tracking: it is slow to import
 
         settings = dict(project=args.wandb_project_name, entity=args.wandb_entity, name=run_name, config=vars(args))
         wandb_id = wandb.init(**settings, id=wandb_id, resume="allow", sync_tensorboard=True, save_code=True).id
@@ -401,19 +397,18 @@ def open_run(args: Args, run_name: str, state: dict | None) -> tuple:
     writer = SummaryWriter(f"runs/{run_name}", purge_step=state and state["loop"]["global_step"] + 1)
     table = "\n".join(f"|{k}|{v}|" for k, v in vars(args).items())
     writer.add_text("hyperparameters", f"|param|value|\n|-|-|\n{table}")
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM):  # the first asks the loop to save and stop, a second exits at once
         signal.signal(sig, lambda signum, _: os._exit(128 + signum) if stop else stop.append(signum))
     return writer, wandb_id, stop
 
 
 def close_run(args: Args, writer: SummaryWriter, stop: list, run_name: str, global_step: int):
-    """Close the logs; a stopped run prints the command that resumes it and exits 130 (SIGINT) or 143 (SIGTERM)."""
     writer.close()
     if args.track:
         import wandb
 
         wandb.finish()
-    if stop:
+    if stop:  # the command that resumes the run, and exit status 130 (SIGINT) or 143 (SIGTERM)
         command = f"python {os.path.relpath(__file__)} --resume runs/{run_name}"
         print(f"{signal.Signals(stop[0]).name}: stopped at step {global_step}; resume with {command}", file=sys.stderr)
         raise SystemExit(128 + stop[0])
@@ -423,8 +418,8 @@ def close_run(args: Args, writer: SummaryWriter, stop: list, run_name: str, glob
 
 
 def save_checkpoint(args: Args, run_name: str, wandb_id, modules: dict, loop: dict, envs, generators: list):
-    """Each module's state_dict, the loop's state, every random stream and the envs pickled (Box2D and MuJoCo envs,
-    EzPickle, pickle their arguments: their RNG and MjData go beside). Renamed once written: a kill leaves the last."""
+    """Weights, the loop's state, every random stream and the envs pickled (Box2D and MuJoCo envs, EzPickle, pickle
+    their arguments: their RNG and MjData go beside). Renamed once written: a kill leaves the last one whole."""
     keep = ("_np_random", "_np_random_seed", "data")  # the env's RNG (its seed too, or reading it reseeds) and MjData
     envs_ = [(env, {k: v for k, v in vars(env.unwrapped).items() if k in keep}) for env in envs.envs]
     try:
@@ -442,8 +437,7 @@ def save_checkpoint(args: Args, run_name: str, wandb_id, modules: dict, loop: di
     os.replace(f"{path}.tmp", path)
 
 
-def load_checkpoint(path: str) -> dict:
-    """A checkpoint of this file (or the one in the run folder `path`) as weights only; a bad one stops here."""
+def load_checkpoint(path: str) -> dict:  # weights only, from a checkpoint of this file or its run folder
     if os.path.isdir(path):  # a run folder holds one checkpoint, {exp_name}.pt
         path = (glob.glob(os.path.join(path, "*.pt")) + [os.path.join(path, "*.pt")])[0]
     try:
@@ -456,8 +450,7 @@ def load_checkpoint(path: str) -> dict:
     return state
 
 
-def merge(saved: Args, given: Args, default: Args) -> Args:
-    """The saved run's arguments with the RUN_FLAGS `given` sets apart from `default`; any other change stops here."""
+def merge(saved: Args, given: Args, default: Args) -> Args:  # RUN_FLAGS set apart from `default` may change
     for k, value in vars(given).items():
         if k in RUN_FLAGS and value != getattr(default, k):
             setattr(saved, k, value)
@@ -467,7 +460,7 @@ def merge(saved: Args, given: Args, default: Args) -> Args:
 
 
 def resume(state: dict, envs, generators: list) -> tuple[dict, bool]:
-    """The envs and random streams of a checkpoint (unpickling runs code: for the user's own runs), and its loop."""
+    """The checkpoint's envs and random streams (unpickling runs code: for the user's own runs) and its loop."""
     torch.set_rng_state(state["torch_rng"])
     envs_, states, np_state, py_state = pickle.loads(state["pickled"].numpy().tobytes())
     for generator, saved in zip(generators, states):
@@ -479,9 +472,7 @@ def resume(state: dict, envs, generators: list) -> tuple[dict, bool]:
     for env, (_, attrs) in zip(envs.envs, saved_envs):
         vars(env.unwrapped).update(attrs)
     lost = [e is None or ("data" not in a and isinstance(e.unwrapped, gym.utils.EzPickle)) for e, a in saved_envs]
-    print(
-        f"resumed {state['run_name']} at step {state['loop']['global_step']}" + ", its episodes restarted" * any(lost)
-    )
+    print(f"resumed {state['run_name']} at step {state['loop']['global_step']}" + ", episodes restarted" * any(lost))
     return state["loop"], not any(lost)  # envs whose state is lost (Box2D) restart their episodes
 
 
@@ -496,17 +487,6 @@ def cli() -> Args:
     return dataclasses.replace(tyro.cli(Args, default=with_defaults(Args(env_id=env_id), action_space)), env_id=env_id)
 
 
-def check_ranges(args: Args, positive: str):
-    """Sizes, rates and intervals must be positive (--torch-threads may be None), the seed one numpy takes."""
-    for k in f"total_timesteps num_envs checkpoint_every torch_threads {positive}".split():
-        if getattr(args, k) is not None and getattr(args, k) <= 0:
-            fail(f"--{k.replace('_', '-')} must be positive, got {getattr(args, k)}")
-    if min(args.hidden_sizes, default=0) <= 0:
-        fail(f"--hidden-sizes must be positive, got {args.hidden_sizes}")
-    if not 0 <= args.seed < 2**32:  # numpy's legacy seeding range
-        fail(f"--seed must be in [0, 2**32), got {args.seed}")
-
-
 def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
     """Bad input stops here with a one-line error, before any training starts."""
     name = os.path.basename(__file__)
@@ -514,7 +494,14 @@ def check_args(args: Args, obs_space: gym.Space, action_space: gym.Space):
         fail(f"{args.env_id} has observations {obs_space}; {name} supports flat Box observations")
     if not isinstance(action_space, (gym.spaces.Discrete, gym.spaces.Box)) or len(action_space.shape) > 1:
         fail(f"{args.env_id} has actions {action_space}; {name} supports Discrete and 1-d Box actions")
-    check_ranges(args, "num_steps learning_rate max_grad_norm")
+    positive = "num_steps learning_rate max_grad_norm"
+    for k in f"total_timesteps num_envs checkpoint_every torch_threads {positive}".split():  # threads may be None
+        if getattr(args, k) is not None and getattr(args, k) <= 0:
+            fail(f"--{k.replace('_', '-')} must be positive, got {getattr(args, k)}")
+    if min(args.hidden_sizes, default=0) <= 0:
+        fail(f"--hidden-sizes must be positive, got {args.hidden_sizes}")
+    if not 0 <= args.seed < 2**32:  # numpy's legacy seeding range
+        fail(f"--seed must be in [0, 2**32), got {args.seed}")
     batch_size = args.num_envs * args.num_steps
     if args.total_timesteps < batch_size:
         fail(f"--total-timesteps {args.total_timesteps} is less than one batch (num_envs * num_steps = {batch_size})")
