@@ -307,12 +307,15 @@ BUGS = [
 # fmt: on
 
 
-def run_tests(selection: str, algos_dir: str) -> bool:
+def run_tests(selection: str, algos_dir: str, show_failure: bool = False) -> bool:
     launch = os.path.join(os.path.dirname(algos_dir), "benchmark", "launch.py")
     tune = os.path.join(os.path.dirname(algos_dir), "benchmark", "tune.py")
     env = {**os.environ, "ALGOS_DIR": algos_dir, "LAUNCH_PY": launch, "TUNE_PY": tune}
     cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider", *selection.split()]
-    return subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if run.returncode and show_failure:  # the tests fail without a bug planted: show why
+        print("\n".join((run.stdout + run.stderr).splitlines()[-40:]))
+    return run.returncode == 0
 
 
 def main() -> int:
@@ -332,7 +335,7 @@ def main() -> int:
                 print(f"STALE   {name}: the snippet occurs {text.count(snippet)} times in {os.path.basename(path)}")
                 unguarded.append(name)
                 continue
-            if not run_tests(selection, algos_dir):
+            if not run_tests(selection, algos_dir, show_failure=True):
                 print(f"BROKEN  {name}: {selection} fails on the unmodified files")
                 unguarded.append(name)
                 continue
