@@ -320,7 +320,8 @@ def fail(message: str):  # bad input: one line and exit status 1, no traceback
 
 def resolve_env(env_id: str):
     """The env's id and spaces; ids gymnasium 1.x retired (LunarLander-v2) map to their newest version."""
-    sys.path += [os.getcwd()] * (os.getcwd() not in sys.path)  # `module:Name-v0` ids import from the user's folder
+    if os.getcwd() not in sys.path:  # `module:Name-v0` ids import from the user's folder, not the script's
+        sys.path.append(os.getcwd())
     try:
         probe = gym.make(env_id)
     except gym.error.DeprecatedEnv:
