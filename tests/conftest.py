@@ -1,3 +1,4 @@
+import glob
 import importlib.util
 import os
 import re
@@ -51,6 +52,19 @@ def assert_checkpoint_replays_evaluation(module, path: str, eval_returns: list):
     assert torch.load(path, weights_only=True)["loop"]["global_step"] == state["loop"]["global_step"]  # no step
     with pytest.raises(SystemExit, match="--seed cannot change from the saved run's 1, got 2"):
         module.main(module.Args(resume=path, seed=2))
+
+
+def assert_wandb_runs(folder, count: int = 1) -> list:
+    """`count` offline W&B runs under folder/wandb, each holding the run's config and TensorBoard's scalars (the
+    keys of a .wandb record are plain text in it). Returns their folders."""
+    runs = sorted(glob.glob(os.path.join(folder, "wandb", "offline-run-*")))
+    assert len(runs) == count, runs
+    for run in runs:
+        (record,) = glob.glob(os.path.join(run, "*.wandb"))
+        data = open(record, "rb").read()
+        for key in (b"total_timesteps", b"charts/episodic_return", b"global_step"):
+            assert key in data, f"{key} is not in {record}"
+    return runs
 
 
 def reference_log_prob_and_entropy(agent, obs, action):

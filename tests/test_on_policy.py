@@ -17,6 +17,7 @@ from conftest import (
     assert_checkpoint_replays_evaluation,
     assert_same_seed_same_results,
     assert_standalone,
+    assert_wandb_runs,
     load_algo,
 )
 
@@ -438,8 +439,7 @@ def test_track_offline_leaves_wandb_run(algo, tmp_path):
         env={**os.environ, "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path)},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    runs = glob.glob(str(tmp_path / "wandb" / "offline-run-*"))
-    assert len(runs) == 1 and glob.glob(os.path.join(runs[0], "*.wandb"))
+    assert_wandb_runs(tmp_path)
 
 
 @pytest.mark.parametrize("algo", ON_POLICY)

@@ -14,7 +14,7 @@ import time
 import gymnasium as gym
 import pytest
 import torch
-from conftest import ALGOS, load_algo
+from conftest import ALGOS, assert_wandb_runs, load_algo
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 OFF = dict(total_timesteps=1200, learning_starts=400, hidden_sizes=(32, 32), batch_size=32, checkpoint_every=300)
@@ -253,9 +253,9 @@ def test_signal_stops_cleanly_and_resume_finishes(sig, status, tmp_path):
     assert f"resumed {os.path.basename(run_dir)} at step {stopped_at}" in done.stdout
     state = torch.load(f"{run_dir}/ppo_clip.pt", weights_only=True)
     assert state["loop"]["global_step"] == stopped_at + 2048
-    if tracked:  # the offline records of the two processes: one W&B run id
-        runs = glob.glob(str(tmp_path / "wandb" / "offline-run-*"))
-        assert len(runs) == 2 and all(r.endswith(f"-{state['wandb_id']}") for r in runs)
+    if tracked:  # the offline records of the two processes, each with its scalars: one W&B run id
+        runs = assert_wandb_runs(tmp_path, count=2)
+        assert all(r.endswith(f"-{state['wandb_id']}") for r in runs)
 
 
 def test_second_ctrl_c_exits_at_once_without_traceback():
