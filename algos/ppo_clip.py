@@ -206,8 +206,7 @@ def ppo_loss(agent, mb_obs, mb_actions, mb_logprobs, mb_advantages, mb_returns, 
 
 
 def evaluate(agent, obs_rms, args, video_folder, writer=None, global_step=0):
-    """Returns of eval_episodes deterministic episodes on a fresh env, training normalisation frozen, on the run's
-    evaluation seeds; logged if a writer is given."""
+    """Returns of deterministic episodes on a fresh env (training normalisation frozen); logged if a writer is given."""
     if args.eval_episodes <= 0:
         return []
     device = next(agent.parameters()).device

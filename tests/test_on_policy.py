@@ -549,14 +549,14 @@ def test_file_is_standalone_and_within_budget(algo):
     text = algo_source(algo)
     # The design asks for about 400 lines (at most 450, trpo.py 500); the plumbing section and its calls take about
     # 180 of these. The ceilings are today's counts: no file grows back.
-    assert len(text.splitlines()) <= {"ppo_clip": 547, "vpg": 505, "a2c": 512, "trpo": 606}[algo]
+    assert len(text.splitlines()) <= {"ppo_clip": 546, "vpg": 505, "a2c": 512, "trpo": 606}[algo]
     assert max(len(line) for line in text.splitlines()) <= 120
     assert_standalone(text)
 
 
 def test_common_blocks_are_identical_across_files():
-    """The common Args fields (names, types, help; defaults may differ), make_env and the storage class read
-    the same in every file."""
+    """The common Args fields (names, types, help; defaults may differ), make_env, the storage class and evaluate
+    read the same in every file."""
 
     def block(text, start, end):
         return text[text.index(start) : text.index(end, text.index(start))]
@@ -568,6 +568,7 @@ def test_common_blocks_are_identical_across_files():
         ("class Args:", "# Algorithm-specific arguments"),
         ("# ---- Environment ----", "# ---- Networks ----"),
         ("# ---- Storage ----", "# ---- Helpers ----"),
+        ("def evaluate(", "# ---- Main ----"),
     ]:
         blocks = {algo: block(algo_source(algo), start, end) for algo in ON_POLICY}
         if start == "class Args:":
