@@ -208,7 +208,7 @@ def main(args: Args) -> dict:
     target_actor, qf1_target, qf2_target = copy.deepcopy(actor), copy.deepcopy(qf1), copy.deepcopy(qf2)
     actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.policy_lr, fused=True)
     q_optimizer = torch.optim.Adam(list(qf1.parameters()) + list(qf2.parameters()), lr=args.q_lr, fused=True)
-    rb = ReplayBuffer(args.buffer_size, obs_dim, action_space.shape, np.float32, buffer_seed)  # memory as it fills
+    rb = ReplayBuffer(args.buffer_size, obs_dim, action_space.shape, np.float32, buffer_seed)
     # What a checkpoint holds beside the loop's state and the random streams: everything with a state_dict.
     modules = dict(actor=actor, qf1=qf1, qf2=qf2, target_actor=target_actor, qf1_target=qf1_target)
     modules.update(qf2_target=qf2_target, actor_optimizer=actor_optimizer, q_optimizer=q_optimizer, rb=rb)
