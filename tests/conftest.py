@@ -61,7 +61,8 @@ def assert_wandb_runs(folder, count: int = 1) -> list:
     assert len(runs) == count, runs
     for run in runs:
         (record,) = glob.glob(os.path.join(run, "*.wandb"))
-        data = open(record, "rb").read()
+        with open(record, "rb") as f:
+            data = f.read()
         for key in (b"total_timesteps", b"charts/episodic_return", b"global_step"):
             assert key in data, f"{key} is not in {record}"
     return runs
